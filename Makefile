@@ -1,0 +1,59 @@
+# smtpd - a small SMTP receiver.  See README.md.
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	  -Wpointer-arith -Wcast-qual -Werror
+STD	= -std=c11 -D_POSIX_C_SOURCE=200809L \
+	  -DSMTPD_CONF=\"$(SYSCONFDIR)/smtpd.conf\"
+SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -fno-omit-frame-pointer
+SRCS	= smtpd.c session.c store.c conf.c log.c
+HDRS	= session.h store.h conf.h log.h
+BATS_VERSION = 1.11.0
+
+all: smtpd
+
+smtpd: $(SRCS) $(HDRS)
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $(SRCS)
+
+smtpd-asan: $(SRCS) $(HDRS)
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(SRCS)
+
+# The server on 127.0.0.1:2525, spool under ./spool, logs on the terminal.
+run: smtpd
+	@command -v systemd-socket-activate >/dev/null || { echo \
+	    "make run needs systemd-socket-activate (apt-get install systemd)"; \
+	    exit 1; }
+	systemd-socket-activate -l 127.0.0.1:2525 --inetd -a \
+	    $(CURDIR)/smtpd -i -d -f $(CURDIR)/examples/dev.conf
+
+# Every test runs against the plain build and the sanitizer build.
+test: smtpd smtpd-asan
+	@BATS=$$(command -v bats || echo .bats/node_modules/.bin/bats); \
+	if [ ! -x "$$BATS" ]; then \
+	    command -v npm >/dev/null || { echo "make test needs bats:" \
+	        "apt-get install bats (or npm, to fetch bats-core)"; exit 1; }; \
+	    npm install --silent --prefix .bats bats@$(BATS_VERSION) || exit 1; \
+	fi; \
+	SMTPD=$(CURDIR)/smtpd $$BATS test && \
+	SMTPD=$(CURDIR)/smtpd-asan $$BATS test
+
+lint:
+	mandoc -Tlint -Wwarning smtpd.8 smtpd.conf.5
+
+install: smtpd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5
+	install -m 755 smtpd $(DESTDIR)$(SBINDIR)/smtpd
+	install -m 644 smtpd.8 $(DESTDIR)$(MANDIR)/man8/smtpd.8
+	install -m 644 smtpd.conf.5 $(DESTDIR)$(MANDIR)/man5/smtpd.conf.5
+
+clean:
+	rm -f smtpd smtpd-asan
+
+.PHONY: all run test lint install clean

@@ -1,0 +1,571 @@
+/*
+ * conf.c - read smtpd.conf and answer policy questions from it.
+ *
+ * The file is line-oriented: "keyword value", '#' starts a comment at the
+ * start of a line or after white space.  Every error is reported as
+ * "file:line: message" and parsing goes on, so that one run of smtpd -n
+ * lists every mistake; conf_load() then fails as a whole.  A keyword that
+ * takes one value and appears twice keeps the last value, as in Postfix.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define MAXWORDS	3
+
+struct parser {
+	const char	*path;
+	size_t		 line;
+	int		 errors;
+};
+
+struct keyword {
+	const char	*name;
+	int		 nargs;
+	int		(*set)(struct conf *, char **, const char **);
+};
+
+static int	 kw_hostname(struct conf *, char **, const char **);
+static int	 kw_spool(struct conf *, char **, const char **);
+static int	 kw_domain(struct conf *, char **, const char **);
+static int	 kw_mailbox(struct conf *, char **, const char **);
+static int	 kw_alias(struct conf *, char **, const char **);
+static int	 kw_max_message_size(struct conf *, char **, const char **);
+static int	 kw_max_recipients(struct conf *, char **, const char **);
+static int	 kw_max_errors(struct conf *, char **, const char **);
+static int	 kw_timeout(struct conf *, char **, const char **);
+static int	 kw_data_timeout(struct conf *, char **, const char **);
+static void	 conf_error(struct parser *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	 conf_defaults(struct conf *);
+static void	 conf_line(struct conf *, struct parser *, char *);
+static int	 split(char *, char **, int);
+static int	 strlist_add(struct strlist *, const char *);
+static int	 replace(char **, const char *);
+static void	 lowercase(char *);
+static int	 domain_syntax_ok(const char *);
+static int	 address_ok(const char *);
+static int	 parse_number(const char *, uint64_t, const char *, uint64_t *);
+static void	*grow(void *, size_t, size_t);
+
+static const struct keyword keywords[] = {
+	{ "hostname",		1, kw_hostname },
+	{ "spool",		1, kw_spool },
+	{ "domain",		1, kw_domain },
+	{ "mailbox",		1, kw_mailbox },
+	{ "alias",		2, kw_alias },
+	{ "max-message-size",	1, kw_max_message_size },
+	{ "max-recipients",	1, kw_max_recipients },
+	{ "max-errors",		1, kw_max_errors },
+	{ "timeout",		1, kw_timeout },
+	{ "data-timeout",	1, kw_data_timeout },
+};
+
+/*
+ * conf_load - fill *c from the file at path; 0, or -1 with errors logged.
+ */
+int
+conf_load(struct conf *c, const char *path)
+{
+	struct parser	 p = { path, 0, 0 };
+	FILE		*fp;
+	char		*buf = NULL;
+	size_t		 bufsz = 0;
+
+	conf_defaults(c);
+	if ((fp = fopen(path, "r")) == NULL) {
+		log_warn("%s", path);
+		conf_free(c);
+		return -1;
+	}
+	while (getline(&buf, &bufsz, fp) != -1) {
+		p.line++;
+		conf_line(c, &p, buf);
+	}
+	if (ferror(fp))
+		conf_error(&p, "read error");
+	free(buf);
+	fclose(fp);
+	/* Like Postfix's mydestination, the host's own name is the default. */
+	if (p.errors == 0 && c->domains.n == 0 &&
+	    strlist_add(&c->domains, c->hostname) == -1)
+		conf_error(&p, "out of memory");
+	if (p.errors) {
+		conf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * conf_defaults - the values smtpd uses for what the file leaves out.
+ */
+static void
+conf_defaults(struct conf *c)
+{
+	char	 host[HOST_NAME_MAX + 1];
+
+	memset(c, 0, sizeof(*c));
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0' ||
+	    !domain_syntax_ok(host))
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	lowercase(host);
+	c->hostname = strdup(host);
+	c->spool = strdup("/var/spool/smtpd");
+	if (c->hostname == NULL || c->spool == NULL)
+		fatal("strdup");
+	c->max_message_size = CONF_MAX_MESSAGE_SIZE;
+	c->max_recipients = CONF_MAX_RECIPIENTS;
+	c->max_errors = CONF_MAX_ERRORS;
+	c->timeout = CONF_TIMEOUT;
+	c->data_timeout = CONF_DATA_TIMEOUT;
+}
+
+/*
+ * conf_line - parse one line of the file.
+ */
+static void
+conf_line(struct conf *c, struct parser *p, char *line)
+{
+	char		*word[MAXWORDS + 1];
+	const char	*why = NULL;
+	size_t		 i;
+	int		 n;
+
+	if ((n = split(line, word, MAXWORDS + 1)) == 0)
+		return;
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcmp(word[0], keywords[i].name) == 0)
+			break;
+	if (i == sizeof(keywords) / sizeof(keywords[0])) {
+		conf_error(p, "unknown keyword: %s", word[0]);
+		return;
+	}
+	if (n - 1 != keywords[i].nargs) {
+		conf_error(p, "%s takes %d value%s", word[0],
+		    keywords[i].nargs, keywords[i].nargs == 1 ? "" : "s");
+		return;
+	}
+	if (keywords[i].set(c, word + 1, &why) == -1)
+		conf_error(p, "%s: %s", word[0], why);
+}
+
+/*
+ * split - cut line into at most max words; a '#' at the start of a word
+ * begins a comment.  Returns the count.
+ */
+static int
+split(char *line, char **word, int max)
+{
+	int	 n = 0;
+
+	for (;;) {
+		while (isspace((unsigned char)*line))
+			line++;
+		if (*line == '\0' || *line == '#')
+			return n;
+		if (n == max)
+			return n + 1;	/* caller reports the wrong count */
+		word[n++] = line;
+		while (*line != '\0' && !isspace((unsigned char)*line))
+			line++;
+		if (*line != '\0')
+			*line++ = '\0';
+	}
+}
+
+static void
+conf_error(struct parser *p, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s:%zu: %s", p->path, p->line, msg);
+	p->errors++;
+}
+
+static int
+kw_hostname(struct conf *c, char **v, const char **why)
+{
+	lowercase(v[0]);
+	if (!domain_syntax_ok(v[0])) {
+		*why = "not a valid host name";
+		return -1;
+	}
+	return replace(&c->hostname, v[0]);
+}
+
+static int
+kw_spool(struct conf *c, char **v, const char **why)
+{
+	(void)why;
+	return replace(&c->spool, v[0]);
+}
+
+static int
+kw_domain(struct conf *c, char **v, const char **why)
+{
+	lowercase(v[0]);
+	if (strcmp(v[0], "*") != 0 && !domain_syntax_ok(v[0])) {
+		*why = "not a valid domain name";
+		return -1;
+	}
+	return strlist_add(&c->domains, v[0]);
+}
+
+static int
+kw_mailbox(struct conf *c, char **v, const char **why)
+{
+	lowercase(v[0]);
+	if (!address_ok(v[0])) {
+		*why = "expected a local part or local@domain";
+		return -1;
+	}
+	return strlist_add(&c->mailboxes, v[0]);
+}
+
+static int
+kw_alias(struct conf *c, char **v, const char **why)
+{
+	struct alias	*a;
+
+	lowercase(v[0]);
+	lowercase(v[1]);
+	if (!address_ok(v[0]) || !address_ok(v[1])) {
+		*why = "expected: alias local[@domain] local[@domain]";
+		return -1;
+	}
+	a = grow(c->aliases, c->naliases + 1, sizeof(*a));
+	c->aliases = a;
+	a += c->naliases;
+	if ((a->from = strdup(v[0])) == NULL || (a->to = strdup(v[1])) == NULL)
+		fatal("strdup");
+	c->naliases++;
+	return 0;
+}
+
+static int
+kw_max_message_size(struct conf *c, char **v, const char **why)
+{
+	if (parse_number(v[0], 1, "KMG", &c->max_message_size) == -1) {
+		*why = "expected a size such as 10485760, 10240K or 10M";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_max_recipients(struct conf *c, char **v, const char **why)
+{
+	uint64_t	 n;
+
+	/* RFC 5321 4.5.3.1.8: a server must take at least 100. */
+	if (parse_number(v[0], 1, "", &n) == -1 || n > 100000) {
+		*why = "expected a number from 1 to 100000";
+		return -1;
+	}
+	c->max_recipients = n;
+	return 0;
+}
+
+static int
+kw_max_errors(struct conf *c, char **v, const char **why)
+{
+	uint64_t	 n;
+
+	if (parse_number(v[0], 1, "", &n) == -1 || n > 10000) {
+		*why = "expected a number from 1 to 10000";
+		return -1;
+	}
+	c->max_errors = n;
+	return 0;
+}
+
+static int
+kw_timeout(struct conf *c, char **v, const char **why)
+{
+	uint64_t	 n;
+
+	if (parse_number(v[0], 1, "smh", &n) == -1 || n > 86400) {
+		*why = "expected a time such as 300, 300s or 5m, at most 1 day";
+		return -1;
+	}
+	c->timeout = n;
+	return 0;
+}
+
+static int
+kw_data_timeout(struct conf *c, char **v, const char **why)
+{
+	uint64_t	 n;
+
+	if (parse_number(v[0], 1, "smh", &n) == -1 || n > 86400) {
+		*why = "expected a time such as 300, 300s or 5m, at most 1 day";
+		return -1;
+	}
+	c->data_timeout = n;
+	return 0;
+}
+
+/*
+ * parse_number - a decimal of at least min with one optional suffix from
+ * units: K, M, G multiply by powers of 1024; s, m, h give seconds.
+ */
+static int
+parse_number(const char *s, uint64_t min, const char *units, uint64_t *out)
+{
+	unsigned long long	 n;
+	uint64_t		 mul = 1;
+	char			*end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		if (end[1] != '\0' || strchr(units, *end) == NULL)
+			return -1;
+		switch (*end) {
+		case 'K': mul = 1024; break;
+		case 'M': mul = 1024 * 1024; break;
+		case 'G': mul = 1024 * 1024 * 1024; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		default: break;
+		}
+	}
+	if (n < min || n > UINT64_MAX / mul)
+		return -1;
+	*out = n * mul;
+	return 0;
+}
+
+/*
+ * domain_syntax_ok - letters, digits, '-' and '.', no empty label.
+ */
+static int
+domain_syntax_ok(const char *s)
+{
+	size_t	 label = 0, len = 0;
+
+	for (; *s != '\0'; s++, len++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*s) || *s == '-')
+			label++;
+		else
+			return 0;
+	}
+	return len > 0 && len <= 255 && label > 0;
+}
+
+/*
+ * address_ok - "local" or "local@domain" as written in the file: printable,
+ * no '/', no leading dot, and a sane domain after '@'.
+ */
+static int
+address_ok(const char *s)
+{
+	const char	*at = strrchr(s, '@');
+	size_t		 locallen = at ? (size_t)(at - s) : strlen(s);
+	size_t		 i;
+
+	if (locallen == 0 || locallen > 64 || s[0] == '.')
+		return 0;
+	for (i = 0; i < locallen; i++)
+		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f || s[i] == '/' ||
+		    s[i] == '@')
+			return 0;
+	if (locallen == 2 && s[0] == '.' && s[1] == '.')
+		return 0;
+	return at == NULL || domain_syntax_ok(at + 1);
+}
+
+/*
+ * grow - realloc to n elements of size sz, or die: the configuration is
+ * read before any session starts, so running out of memory here is fatal.
+ */
+static void *
+grow(void *p, size_t n, size_t sz)
+{
+	if (sz != 0 && n > SIZE_MAX / sz)
+		fatalx("configuration too large");
+	if ((p = realloc(p, n * sz)) == NULL)
+		fatal("realloc");
+	return p;
+}
+
+static int
+strlist_add(struct strlist *l, const char *s)
+{
+	char	**v;
+
+	v = grow(l->v, l->n + 1, sizeof(*v));
+	l->v = v;
+	if ((l->v[l->n] = strdup(s)) == NULL)
+		fatal("strdup");
+	l->n++;
+	return 0;
+}
+
+static int
+replace(char **field, const char *s)
+{
+	char	*copy;
+
+	if ((copy = strdup(s)) == NULL)
+		fatal("strdup");
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static void
+lowercase(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = tolower((unsigned char)*s);
+}
+
+static void
+strlist_free(struct strlist *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/*
+ * conf_free - release what conf_load() allocated.
+ */
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	free(c->hostname);
+	free(c->spool);
+	strlist_free(&c->domains);
+	strlist_free(&c->mailboxes);
+	for (i = 0; i < c->naliases; i++) {
+		free(c->aliases[i].from);
+		free(c->aliases[i].to);
+	}
+	free(c->aliases);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * conf_domain_ok - is mail for this (lowercase) domain ours?
+ */
+int
+conf_domain_ok(const struct conf *c, const char *domain)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->domains.n; i++)
+		if (strcmp(c->domains.v[i], "*") == 0 ||
+		    strcmp(c->domains.v[i], domain) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * entry_matches - does a file entry ("local" or "local@domain") name
+ * this mailbox?
+ */
+static int
+entry_matches(const char *entry, const char *local, const char *domain)
+{
+	size_t	 n = strlen(local);
+
+	if (strncmp(entry, local, n) != 0)
+		return 0;
+	return entry[n] == '\0' ||
+	    (entry[n] == '@' && strcmp(entry + n + 1, domain) == 0);
+}
+
+/*
+ * conf_mailbox_known - with no mailbox lines every local part is known.
+ */
+int
+conf_mailbox_known(const struct conf *c, const char *local,
+    const char *domain)
+{
+	size_t	 i;
+
+	if (c->mailboxes.n == 0)
+		return 1;
+	for (i = 0; i < c->mailboxes.n; i++)
+		if (entry_matches(c->mailboxes.v[i], local, domain))
+			return 1;
+	return 0;
+}
+
+/*
+ * conf_postmaster_domain - where a bare <postmaster> goes: the first
+ * configured domain, or the host name when that is "*".
+ */
+const char *
+conf_postmaster_domain(const struct conf *c)
+{
+	if (c->domains.n == 0 || strcmp(c->domains.v[0], "*") == 0)
+		return c->hostname;
+	return c->domains.v[0];
+}
+
+/*
+ * conf_alias - if local@domain is an alias, write its target into
+ * nlocal/ndomain and return 1; otherwise 0.  An address entry wins over
+ * a bare local part.  One level only: a target is not looked up again.
+ */
+int
+conf_alias(const struct conf *c, const char *local, const char *domain,
+    char *nlocal, size_t nlocalsz, char *ndomain, size_t ndomainsz)
+{
+	const struct alias	*hit = NULL;
+	const char		*at;
+	size_t			 i, n;
+
+	for (i = 0; i < c->naliases; i++) {
+		if (!entry_matches(c->aliases[i].from, local, domain))
+			continue;
+		hit = &c->aliases[i];
+		if (strchr(hit->from, '@') != NULL)
+			break;
+	}
+	if (hit == NULL)
+		return 0;
+	at = strchr(hit->to, '@');
+	n = at ? (size_t)(at - hit->to) : strlen(hit->to);
+	if (n >= nlocalsz)
+		return 0;
+	memcpy(nlocal, hit->to, n);
+	nlocal[n] = '\0';
+	if (at != NULL)
+		domain = at + 1;
+	if ((size_t)snprintf(ndomain, ndomainsz, "%s", domain) >= ndomainsz)
+		return 0;
+	return 1;
+}

@@ -1,0 +1,53 @@
+/*
+ * conf.h - smtpd.conf: its values and the policy questions asked of it.
+ *
+ * smtpd.c loads the file once (and, later, on reload); session.c asks it
+ * which domains and mailboxes exist and where an alias points.  Nothing
+ * here does I/O after conf_load() returns.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct strlist {
+	char		**v;
+	size_t		  n;
+};
+
+struct alias {
+	char		 *from;		/* "local" or "local@domain", lowercase */
+	char		 *to;		/* the same forms */
+};
+
+struct conf {
+	char		 *hostname;
+	char		 *spool;
+	struct strlist	  domains;	/* lowercase; "*" accepts any */
+	struct strlist	  mailboxes;	/* lowercase; empty: all are known */
+	struct alias	 *aliases;
+	size_t		  naliases;
+	uint64_t	  max_message_size;	/* octets */
+	size_t		  max_recipients;
+	unsigned	  max_errors;
+	int		  timeout;		/* seconds, per command */
+	int		  data_timeout;		/* seconds, per read in DATA/BDAT */
+};
+
+#define CONF_MAX_MESSAGE_SIZE	(35ULL * 1024 * 1024)
+#define CONF_MAX_RECIPIENTS	100
+#define CONF_MAX_ERRORS		20
+#define CONF_TIMEOUT		300
+#define CONF_DATA_TIMEOUT	300
+
+int	 conf_load(struct conf *, const char *path);
+void	 conf_free(struct conf *);
+int	 conf_domain_ok(const struct conf *, const char *domain);
+int	 conf_mailbox_known(const struct conf *, const char *local,
+	    const char *domain);
+const char *conf_postmaster_domain(const struct conf *);
+int	 conf_alias(const struct conf *, const char *local, const char *domain,
+	    char *nlocal, size_t nlocalsz, char *ndomain, size_t ndomainsz);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * log.h - the logging interface shared by smtpd.c, session.c and store.c.
+ *
+ * Every event is one line.  Lines go to syslog (facility mail) unless
+ * log_init() was told to use stderr (the -d flag).  Under inetd, fd 2 is
+ * the client's socket, so nothing here writes to stderr unless asked to.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+void	log_init(const char *ident, int to_stderr, int verbose);
+int	log_verbose(void);
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,1429 @@
+/*
+ * session.c - the SMTP dialogue for one connection.
+ *
+ * A session is a loop: flush pending replies when the input runs dry,
+ * read one command line, look its verb up in the command table, check
+ * that the current state allows it, run it.  Replies are buffered and
+ * written only before a blocking read, which is what makes PIPELINING
+ * (RFC 2920) correct: a client that sends a batch gets the batch's
+ * replies in one write.
+ *
+ * A transaction (struct txn) exists from MAIL to the end of DATA, the
+ * last BDAT, RSET or a new HELO/EHLO.  The message body streams from the
+ * socket through the DATA decoder (dot-unstuffing, end-of-data and bare
+ * CR/LF detection) or the BDAT byte counter, then through the body filter
+ * (size, Received: loop count, CRLF -> LF) into the store.  Memory use
+ * does not depend on the message size.
+ *
+ * Replies come in two tiers: err_*() answer and go on; die() answers 421
+ * and ends the session.  Every 5xx counts toward max-errors.
+ */
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "session.h"
+#include "store.h"
+
+/*
+ * RFC 5321 4.5.3.1.4: 512 octets for a command line, raised by the
+ * extensions we advertise: SIZE (RFC 1870) by 26, BODY (RFC 6152) by 14,
+ * SMTPUTF8 (RFC 6531) by 10.  4.5.3.1.6: 1000 octets for a text line.
+ */
+#define CMD_LINE_MAX	(512 + 26 + 14 + 10)
+#define TEXT_LINE_MAX	1000
+#define PATH_MAX_LEN	256		/* RFC 5321 4.5.3.1.3, with <> */
+#define LOCAL_MAX	64		/* 4.5.3.1.1 */
+#define DOMAIN_MAX	255		/* 4.5.3.1.2 */
+#define HELO_MAX	255
+#define MAX_RECEIVED	100		/* RFC 5321 6.3: loop threshold */
+#define IBUFSZ		65536
+#define OBUFSZ		8192
+
+/* Enhanced status codes (RFC 3463, RFC 6531), by name. */
+#define ES_OK		"2.0.0"
+#define ES_SENDER_OK	"2.1.0"
+#define ES_RCPT_OK	"2.1.5"
+#define ES_VRFY		"2.5.0"
+#define ES_LOCAL	"4.3.0"
+#define ES_NOSPACE	"4.3.1"
+#define ES_SHUTDOWN	"4.3.2"
+#define ES_TIMEOUT	"4.4.2"
+#define ES_RCPTS	"4.5.3"
+#define ES_ERRORS	"4.7.0"
+#define ES_NO_USER	"5.1.1"
+#define ES_BAD_RCPT	"5.1.3"
+#define ES_BAD_SENDER	"5.1.7"
+#define ES_TOO_BIG	"5.3.4"
+#define ES_LOOP		"5.4.6"
+#define ES_SEQUENCE	"5.5.1"
+#define ES_UNKNOWN	"5.5.2"
+#define ES_SYNTAX	"5.5.4"
+#define ES_LONG_LINE	"5.5.6"
+#define ES_NON_ASCII	"5.6.7"
+#define ES_RELAY	"5.7.1"
+
+enum state {
+	STATE_GREETED	= 1 << 0,	/* no HELO/EHLO yet */
+	STATE_READY	= 1 << 1,	/* no transaction */
+	STATE_MAIL	= 1 << 2,	/* MAIL given, no recipient yet */
+	STATE_RCPT	= 1 << 3,	/* at least one recipient */
+	STATE_BDAT	= 1 << 4,	/* BDAT chunks received, no LAST yet */
+	STATE_QUIT	= 1 << 5	/* the loop ends */
+};
+#define STATE_ANY	(STATE_GREETED | STATE_READY | STATE_MAIL | \
+			 STATE_RCPT | STATE_BDAT)
+
+enum args { ARGS_NONE, ARGS_OPTIONAL, ARGS_REQUIRED };
+
+enum io {
+	IO_OK,
+	IO_LONG,		/* line over the limit, discarded */
+	IO_EOF,			/* client closed, or a read/write error */
+	IO_TIMEOUT
+};
+
+struct rcpt {
+	char		 addr[PATH_MAX_LEN];	/* as given, for Received: */
+	char		 local[LOCAL_MAX + 1];	/* the mailbox, lowercase */
+	char		 domain[DOMAIN_MAX + 1];
+};
+
+/*
+ * The body filter sees the message as the client meant it (CRLF lines,
+ * dots unstuffed) and writes it with LF lines.
+ */
+struct body {
+	uint64_t	 size;		/* octets, counted as RFC 1870 does */
+	int		 over;		/* size passed max-message-size */
+	int		 in_header;	/* before the first empty line */
+	int		 cr;		/* a CR is pending */
+	size_t		 col;		/* octets into this line */
+	char		 head[9];	/* its first octets, for "Received:" */
+	unsigned	 received;
+};
+
+struct txn {
+	char		 from[PATH_MAX_LEN];	/* "" for the null path */
+	int		 utf8;			/* MAIL ... SMTPUTF8 */
+	struct rcpt	*rcpt;
+	size_t		 nrcpt;
+	struct store_msg *msg;			/* open during DATA/BDAT */
+	struct body	 body;
+};
+
+struct session {
+	int			 in, out;
+	const struct conf	*conf;
+	struct store		*store;
+	char			 peer[64];	/* "" when unknown */
+	char			 id[24];
+	enum state		 state;
+	int			 esmtp;
+	char			 helo[HELO_MAX + 1];
+	unsigned		 errors;
+	unsigned		 messages;
+	struct txn		*txn;
+	char			 line[CMD_LINE_MAX + 1];
+	size_t			 ipos, ilen, olen;
+	char			 ibuf[IBUFSZ];
+	char			 obuf[OBUFSZ];
+};
+
+struct command {
+	const char	*verb;
+	int		 states;	/* where the verb is allowed */
+	enum args	 args;
+	const char	*order;		/* what is missing if not allowed */
+	void		(*run)(struct session *, char *);
+};
+
+struct path {
+	char		 addr[PATH_MAX_LEN];	/* local@domain as written */
+	char		 local[LOCAL_MAX + 1];	/* unquoted, lowercase */
+	char		 domain[DOMAIN_MAX + 1];
+	int		 nonascii;
+};
+
+struct mailparams {
+	int		 size_given;
+	uint64_t	 size;
+	int		 utf8;
+};
+
+struct param {
+	const char	*name;
+	int		(*parse)(struct session *, struct mailparams *,
+			    const char *);
+};
+
+static void	 cmd_helo(struct session *, char *);
+static void	 cmd_ehlo(struct session *, char *);
+static void	 cmd_mail(struct session *, char *);
+static void	 cmd_rcpt(struct session *, char *);
+static void	 cmd_data(struct session *, char *);
+static void	 cmd_bdat(struct session *, char *);
+static void	 cmd_rset(struct session *, char *);
+static void	 cmd_noop(struct session *, char *);
+static void	 cmd_quit(struct session *, char *);
+static void	 cmd_vrfy(struct session *, char *);
+static void	 cmd_expn(struct session *, char *);
+static void	 cmd_help(struct session *, char *);
+static void	 cmd_unknown(struct session *, char *);
+static int	 param_size(struct session *, struct mailparams *,
+		    const char *);
+static int	 param_body(struct session *, struct mailparams *,
+		    const char *);
+static int	 param_smtputf8(struct session *, struct mailparams *,
+		    const char *);
+
+static void	 reply(struct session *, int, const char *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+static void	 reply_more(struct session *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	 vreply(struct session *, int, int, const char *,
+		    const char *, va_list)
+		    __attribute__((format(printf, 5, 0)));
+static void	 die(struct session *, const char *, const char *);
+static void	 err_store(struct session *, int);
+static int	 flush(struct session *);
+static int	 fill(struct session *, int);
+static enum io	 read_line(struct session *, size_t *);
+static void	 dispatch(struct session *, char *, size_t);
+static void	 enter(struct session *, enum state);
+static const char *state_name(enum state);
+static void	 txn_free(struct session *);
+static int	 txn_open_message(struct session *);
+static void	 txn_finish(struct session *);
+static void	 body_feed(struct session *, const char *, size_t);
+static void	 body_emit(struct session *, const char *, size_t);
+static enum io	 data_read(struct session *, int *, int *);
+static enum io	 chunk_read(struct session *, uint64_t, int);
+static int	 parse_path(const char *, struct path *, int, const char **);
+static const char *parse_local(const char *, struct path *);
+static const char *parse_domain(const char *, char *, size_t, int *);
+static const char *skip_route(const char *);
+static int	 parse_params(struct session *, char *, struct mailparams *);
+static size_t	 utf8_seq(const unsigned char *);
+static int	 resolve_rcpt(struct session *, const struct path *,
+		    struct rcpt *);
+static const char *escape(const char *, char *, size_t);
+
+static const struct command commands[] = {
+	{ "HELO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_helo },
+	{ "EHLO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_ehlo },
+	{ "MAIL", STATE_READY, ARGS_REQUIRED, "nested MAIL command", cmd_mail },
+	{ "RCPT", STATE_MAIL | STATE_RCPT, ARGS_REQUIRED, "need MAIL command",
+	    cmd_rcpt },
+	{ "DATA", STATE_RCPT, ARGS_NONE, "need RCPT command", cmd_data },
+	/* BDAT checks its own order: a refused chunk must still be read. */
+	{ "BDAT", STATE_ANY, ARGS_REQUIRED, NULL, cmd_bdat },
+	{ "RSET", STATE_ANY, ARGS_NONE, NULL, cmd_rset },
+	{ "NOOP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_noop },
+	{ "QUIT", STATE_ANY, ARGS_NONE, NULL, cmd_quit },
+	{ "VRFY", STATE_ANY, ARGS_REQUIRED, NULL, cmd_vrfy },
+	{ "EXPN", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_expn },
+	{ "HELP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_help },
+	{ NULL, STATE_ANY, ARGS_OPTIONAL, NULL, cmd_unknown }
+};
+
+static const struct param mail_params[] = {
+	{ "SIZE", param_size },
+	{ "BODY", param_body },
+	{ "SMTPUTF8", param_smtputf8 },
+	{ NULL, NULL }
+};
+
+#define PATH_EMPTY_OK	0x1	/* MAIL FROM:<> */
+#define PATH_POSTMASTER	0x2	/* RCPT TO:<postmaster> */
+
+/*
+ * session_run - the whole dialogue for one connection.
+ */
+void
+session_run(int in, int out, const char *peer, const struct conf *conf,
+    struct store *store)
+{
+	static unsigned	 serial;
+	struct session	*s;
+	size_t		 len;
+	enum io		 r;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("session: calloc");
+		return;
+	}
+	s->in = in;
+	s->out = out;
+	s->conf = conf;
+	s->store = store;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "");
+	snprintf(s->id, sizeof(s->id), "%08llx%04x",
+	    (unsigned long long)time(NULL) & 0xffffffffULL,
+	    (unsigned)(getpid() * 31 + ++serial) & 0xffff);
+	s->state = STATE_GREETED;
+	log_info("%s event=connect peer=%s", s->id, peer ? peer : "unknown");
+	if (store == NULL)
+		die(s, ES_LOCAL, "Mail system unavailable, try again later");
+	else
+		reply(s, 220, NULL, "%s ESMTP smtpd", conf->hostname);
+	while (s->state != STATE_QUIT) {
+		if (s->errors >= conf->max_errors) {
+			die(s, ES_ERRORS, "Too many errors");
+			break;
+		}
+		r = read_line(s, &len);
+		if (r == IO_EOF)
+			break;
+		if (r == IO_TIMEOUT)
+			die(s, ES_TIMEOUT, "Timeout waiting for a command");
+		else if (r == IO_LONG)
+			reply(s, 500, ES_LONG_LINE, "Line too long (max %d)",
+			    CMD_LINE_MAX);
+		else
+			dispatch(s, s->line, len);
+	}
+	flush(s);
+	txn_free(s);
+	log_info("%s event=disconnect messages=%u errors=%u", s->id,
+	    s->messages, s->errors);
+	free(s);
+}
+
+/*
+ * dispatch - find the verb in the command table, check order and
+ * argument presence, run it.
+ */
+static void
+dispatch(struct session *s, char *line, size_t len)
+{
+	const struct command	*c;
+	char			*args;
+	size_t			 vlen;
+
+	log_debug("%s <<< %s", s->id, line);
+	if (memchr(line, '\0', len) != NULL) {
+		reply(s, 500, ES_UNKNOWN, "NUL character in command");
+		return;
+	}
+	vlen = strcspn(line, " ");
+	args = line + vlen;
+	while (*args == ' ')
+		args++;
+	for (c = commands; c->verb != NULL; c++)
+		if (vlen == strlen(c->verb) &&
+		    strncasecmp(line, c->verb, vlen) == 0)
+			break;
+	if (c->verb != NULL && !(s->state & c->states)) {
+		reply(s, 503, ES_SEQUENCE, "Bad sequence of commands: %s",
+		    s->state == STATE_GREETED ? "send HELO or EHLO first" :
+		    c->order);
+		return;
+	}
+	if ((c->args == ARGS_NONE && *args != '\0') ||
+	    (c->args == ARGS_REQUIRED && *args == '\0')) {
+		reply(s, 501, ES_SYNTAX, "Syntax: %s%s", c->verb,
+		    c->args == ARGS_NONE ? "" : " <argument>");
+		return;
+	}
+	c->run(s, args);
+}
+
+/*
+ * enter - the one place the state changes.
+ */
+static void
+enter(struct session *s, enum state next)
+{
+	log_debug("%s state %s -> %s", s->id, state_name(s->state),
+	    state_name(next));
+	s->state = next;
+}
+
+static const char *
+state_name(enum state st)
+{
+	switch (st) {
+	case STATE_GREETED:	return "greeted";
+	case STATE_READY:	return "ready";
+	case STATE_MAIL:	return "mail";
+	case STATE_RCPT:	return "rcpt";
+	case STATE_BDAT:	return "bdat";
+	case STATE_QUIT:	return "quit";
+	}
+	return "?";
+}
+
+/*
+ * helo_ok - a HELO/EHLO argument we are willing to put in Received:
+ * one printable ASCII word.  Clients send too many odd names (bare IP
+ * addresses, unqualified hosts) to insist on a domain.
+ */
+static int
+helo_ok(const char *arg)
+{
+	size_t	 n;
+
+	for (n = 0; arg[n] != '\0'; n++)
+		if (arg[n] <= ' ' || arg[n] >= 0x7f)
+			return 0;
+	return n > 0 && n <= HELO_MAX;
+}
+
+static void
+cmd_helo(struct session *s, char *args)
+{
+	if (!helo_ok(args)) {
+		reply(s, 501, ES_SYNTAX, "Syntax: HELO <hostname>");
+		return;
+	}
+	txn_free(s);
+	snprintf(s->helo, sizeof(s->helo), "%s", args);
+	s->esmtp = 0;
+	enter(s, STATE_READY);
+	reply(s, 250, NULL, "%s", s->conf->hostname);
+}
+
+static void
+cmd_ehlo(struct session *s, char *args)
+{
+	if (!helo_ok(args)) {
+		reply(s, 501, ES_SYNTAX, "Syntax: EHLO <hostname>");
+		return;
+	}
+	txn_free(s);
+	snprintf(s->helo, sizeof(s->helo), "%s", args);
+	s->esmtp = 1;
+	enter(s, STATE_READY);
+	reply_more(s, 250, "%s Hello %s", s->conf->hostname, s->helo);
+	reply_more(s, 250, "PIPELINING");
+	reply_more(s, 250, "SIZE %" PRIu64, s->conf->max_message_size);
+	reply_more(s, 250, "8BITMIME");
+	/* RFC 6531 3.1: SMTPUTF8 goes with 8BITMIME. */
+	reply_more(s, 250, "SMTPUTF8");
+	reply_more(s, 250, "ENHANCEDSTATUSCODES");
+	reply(s, 250, NULL, "CHUNKING");
+}
+
+static void
+cmd_mail(struct session *s, char *args)
+{
+	struct mailparams	 mp = { 0, 0, 0 };
+	struct path		 path;
+	const char		*end;
+
+	if (strncasecmp(args, "FROM:", 5) != 0) {
+		reply(s, 501, ES_SYNTAX, "Syntax: MAIL FROM:<address>");
+		return;
+	}
+	args += 5;
+	while (*args == ' ')	/* RFC 5321 forbids it; clients send it */
+		args++;
+	if (parse_path(args, &path, PATH_EMPTY_OK, &end) == -1 ||
+	    (*end != '\0' && *end != ' ')) {
+		reply(s, 501, ES_BAD_SENDER, "Bad sender address syntax");
+		return;
+	}
+	if (parse_params(s, args + (end - args), &mp) == -1)
+		return;
+	if (path.nonascii && !mp.utf8) {
+		reply(s, 553, ES_NON_ASCII,
+		    "Non-ASCII address needs the SMTPUTF8 parameter");
+		return;
+	}
+	if ((s->txn = calloc(1, sizeof(*s->txn))) == NULL) {
+		err_store(s, errno);
+		return;
+	}
+	memcpy(s->txn->from, path.addr, sizeof(path.addr));
+	s->txn->utf8 = mp.utf8;
+	enter(s, STATE_MAIL);
+	reply(s, 250, ES_SENDER_OK, "Ok");
+}
+
+/*
+ * parse_params - the MAIL parameters after the path (RFC 5321 4.1.2
+ * Mail-parameters); answers and returns -1 on the first bad one.
+ */
+static int
+parse_params(struct session *s, char *p, struct mailparams *mp)
+{
+	const struct param	*pp;
+	char			*key, *val;
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return 0;
+		key = p;
+		p += strcspn(p, " ");
+		if (*p != '\0')
+			*p++ = '\0';
+		if ((val = strchr(key, '=')) != NULL)
+			*val++ = '\0';
+		for (pp = mail_params; pp->name != NULL; pp++)
+			if (strcasecmp(key, pp->name) == 0)
+				break;
+		if (pp->name == NULL || !s->esmtp) {
+			reply(s, 555, ES_SYNTAX, "Unsupported parameter %s",
+			    key);
+			return -1;
+		}
+		if (pp->parse(s, mp, val) == -1)
+			return -1;
+	}
+}
+
+/*
+ * param_size - RFC 1870: refuse at once what the DATA would exceed.
+ */
+static int
+param_size(struct session *s, struct mailparams *mp, const char *val)
+{
+	char	*end;
+
+	if (val == NULL || !isdigit((unsigned char)*val)) {
+		reply(s, 501, ES_SYNTAX, "Syntax: SIZE=<octets>");
+		return -1;
+	}
+	errno = 0;
+	mp->size = strtoull(val, &end, 10);
+	if (*end != '\0') {
+		reply(s, 501, ES_SYNTAX, "Syntax: SIZE=<octets>");
+		return -1;
+	}
+	if (errno == ERANGE || mp->size > s->conf->max_message_size) {
+		reply(s, 552, ES_TOO_BIG,
+		    "Message size exceeds fixed limit of %" PRIu64 " octets",
+		    s->conf->max_message_size);
+		return -1;
+	}
+	mp->size_given = 1;
+	return 0;
+}
+
+/*
+ * param_body - RFC 6152: 7BIT and 8BITMIME are stored alike.  BINARYMIME
+ * (RFC 3030) is not advertised, so it is not accepted.
+ */
+static int
+param_body(struct session *s, struct mailparams *mp, const char *val)
+{
+	(void)mp;
+	if (val == NULL || (strcasecmp(val, "7BIT") != 0 &&
+	    strcasecmp(val, "8BITMIME") != 0)) {
+		reply(s, 555, ES_SYNTAX, "Unsupported BODY type");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+param_smtputf8(struct session *s, struct mailparams *mp, const char *val)
+{
+	if (val != NULL) {
+		reply(s, 501, ES_SYNTAX, "SMTPUTF8 takes no value");
+		return -1;
+	}
+	mp->utf8 = 1;
+	return 0;
+}
+
+static void
+cmd_rcpt(struct session *s, char *args)
+{
+	struct txn	*t = s->txn;
+	struct rcpt	*r;
+	struct path	 path;
+	const char	*end;
+
+	if (strncasecmp(args, "TO:", 3) != 0) {
+		reply(s, 501, ES_SYNTAX, "Syntax: RCPT TO:<address>");
+		return;
+	}
+	args += 3;
+	while (*args == ' ')
+		args++;
+	if (parse_path(args, &path, PATH_POSTMASTER, &end) == -1 ||
+	    (*end != '\0' && *end != ' ')) {
+		reply(s, 501, ES_BAD_RCPT, "Bad recipient address syntax");
+		return;
+	}
+	while (*end == ' ')
+		end++;
+	if (*end != '\0') {
+		reply(s, 555, ES_SYNTAX, "Unsupported parameter %s", end);
+		return;
+	}
+	if (path.nonascii && !t->utf8) {
+		reply(s, 553, ES_NON_ASCII,
+		    "Non-ASCII address needs MAIL ... SMTPUTF8");
+		return;
+	}
+	if (t->nrcpt >= s->conf->max_recipients) {
+		reply(s, 452, ES_RCPTS, "Too many recipients");
+		return;
+	}
+	r = realloc(t->rcpt, (t->nrcpt + 1) * sizeof(*r));
+	if (r == NULL) {
+		err_store(s, errno);
+		return;
+	}
+	t->rcpt = r;
+	if (resolve_rcpt(s, &path, &r[t->nrcpt]) == -1)
+		return;
+	t->nrcpt++;
+	enter(s, STATE_RCPT);
+	reply(s, 250, ES_RCPT_OK, "Ok");
+}
+
+/*
+ * resolve_rcpt - map a forward-path to a mailbox in the spool, or answer
+ * why not: unknown domain, unknown user, or a name the spool refuses.
+ */
+static int
+resolve_rcpt(struct session *s, const struct path *p, struct rcpt *r)
+{
+	const struct conf	*c = s->conf;
+	const char		*domain = p->domain;
+	int			 aliased;
+
+	if (*domain == '\0')		/* bare <postmaster>, RFC 5321 4.5.1 */
+		domain = conf_postmaster_domain(c);
+	else if (!conf_domain_ok(c, domain)) {
+		reply(s, 550, ES_RELAY, "<%s>: Relay access denied", p->addr);
+		return -1;
+	}
+	snprintf(r->addr, sizeof(r->addr), "%s", p->addr);
+	aliased = conf_alias(c, p->local, domain, r->local, sizeof(r->local),
+	    r->domain, sizeof(r->domain));
+	if (!aliased) {
+		snprintf(r->local, sizeof(r->local), "%s", p->local);
+		snprintf(r->domain, sizeof(r->domain), "%s", domain);
+	}
+	if (!aliased && strcmp(r->local, "postmaster") != 0 &&
+	    !conf_mailbox_known(c, r->local, r->domain)) {
+		reply(s, 550, ES_NO_USER, "<%s>: User unknown", p->addr);
+		return -1;
+	}
+	if (!store_name_ok(r->local) || !store_name_ok(r->domain)) {
+		reply(s, 550, ES_BAD_RCPT, "<%s>: Mailbox name not allowed",
+		    p->addr);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cmd_data(struct session *s, char *args)
+{
+	int	 bad_eol = 0, long_line = 0;
+	enum io	 r;
+
+	(void)args;
+	if (txn_open_message(s) == -1) {
+		err_store(s, errno);
+		return;
+	}
+	reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	if ((r = data_read(s, &bad_eol, &long_line)) != IO_OK) {
+		txn_free(s);
+		if (r == IO_TIMEOUT)
+			die(s, ES_TIMEOUT, "Timeout reading message data");
+		else
+			enter(s, STATE_QUIT);
+		return;
+	}
+	/* The message is read to its end before any refusal: in sync. */
+	if (bad_eol) {
+		reply(s, 550, ES_UNKNOWN,
+		    "Bare CR or LF in message data (RFC 5321 2.3.8)");
+		txn_free(s);
+	} else if (long_line) {
+		reply(s, 550, ES_LONG_LINE,
+		    "Text line longer than %d octets (RFC 5321 4.5.3.1.6)",
+		    TEXT_LINE_MAX);
+		txn_free(s);
+	} else
+		txn_finish(s);
+	enter(s, STATE_READY);
+}
+
+/*
+ * data_read - decode DATA up to CRLF.CRLF into the body filter.  The
+ * decoder's state is the bytes seen since the last complete line:
+ *
+ *	BOL	nothing yet (data starts here, after the DATA line's CRLF)
+ *	TEXT	some text
+ *	CR	text, then CR
+ *	DOT	"."
+ *	DOTCR	".", CR
+ *
+ * Only CRLF "." CRLF ends the data.  A bare LF or bare CR anywhere marks
+ * the message bad and is not a line end, so ".\n" and "\n.\r\n" never end
+ * the data and nothing after them runs as a command (SMTP smuggling).
+ */
+static enum io
+data_read(struct session *s, int *bad_eol, int *long_line)
+{
+	enum { BOL, TEXT, CR, DOT, DOTCR } st = BOL;
+	char	 out[2 * 4096];
+	size_t	 col = 0, o, n;
+	int	 c, r;
+
+	for (;;) {
+		if (s->ipos == s->ilen) {
+			if ((r = fill(s, s->conf->data_timeout)) <= 0)
+				return r == -2 ? IO_TIMEOUT : IO_EOF;
+		}
+		n = s->ilen - s->ipos;
+		if (n > sizeof(out) / 2)
+			n = sizeof(out) / 2;
+		for (o = 0; n > 0; n--) {
+			c = (unsigned char)s->ibuf[s->ipos++];
+			switch (st) {
+			case DOTCR:
+				if (c == '\n') {
+					body_feed(s, out, o);
+					return IO_OK;
+				}
+				*bad_eol = 1;
+				st = TEXT;
+				/* FALLTHROUGH */
+			case BOL:
+			case TEXT:
+				if (c == '\r')
+					st = CR;
+				else if (c == '.' && st == BOL)
+					st = DOT;
+				else {
+					*bad_eol |= c == '\n';
+					out[o++] = c;
+					col++;
+					st = TEXT;
+				}
+				break;
+			case DOT:
+				if (c == '\r')
+					st = DOTCR;
+				else {
+					*bad_eol |= c == '\n';
+					out[o++] = c;	/* the dot goes */
+					col++;
+					st = TEXT;
+				}
+				break;
+			case CR:
+				if (c == '\n') {
+					out[o++] = '\r';
+					out[o++] = '\n';
+					*long_line |= col + 2 > TEXT_LINE_MAX;
+					col = 0;
+					st = BOL;
+				} else {
+					*bad_eol = 1;
+					out[o++] = '\r';
+					if (c == '\r')
+						break;
+					out[o++] = c;
+					col += 2;
+					st = TEXT;
+				}
+				break;
+			}
+		}
+		body_feed(s, out, o);
+	}
+}
+
+/*
+ * cmd_bdat - RFC 3030 CHUNKING.  The chunk is counted, never parsed:
+ * a refused chunk (order, size) is read to its end and dropped, so the
+ * next command is where the client thinks it is.
+ */
+static void
+cmd_bdat(struct session *s, char *args)
+{
+	unsigned long long	 len;
+	char			*end;
+	int			 last = 0, keep;
+	enum io			 r;
+
+	errno = 0;
+	len = strtoull(args, &end, 10);
+	if (!isdigit((unsigned char)*args) || errno == ERANGE ||
+	    (*end != '\0' && strcasecmp(end, " LAST") != 0)) {
+		/* Without a size there is no way to skip the chunk. */
+		reply(s, 501, ES_SYNTAX, "Syntax: BDAT <size> [LAST]");
+		return;
+	}
+	last = *end != '\0';
+	keep = (s->state & (STATE_RCPT | STATE_BDAT)) != 0;
+	if (keep && s->txn->msg == NULL && txn_open_message(s) == -1) {
+		err_store(s, errno);
+		keep = 0;
+		if ((r = chunk_read(s, len, 0)) != IO_OK)
+			goto lost;
+		txn_free(s);
+		enter(s, STATE_READY);
+		return;
+	}
+	if ((r = chunk_read(s, len, keep)) != IO_OK)
+		goto lost;
+	if (!keep) {
+		reply(s, 503, ES_SEQUENCE, "Bad sequence of commands: %s",
+		    s->state == STATE_GREETED ? "send HELO or EHLO first" :
+		    s->state == STATE_READY ? "need MAIL command" :
+		    "need RCPT command");
+		return;
+	}
+	if (s->txn->body.over) {
+		reply(s, 552, ES_TOO_BIG, "Message exceeds fixed limit of %"
+		    PRIu64 " octets", s->conf->max_message_size);
+		txn_free(s);
+		enter(s, STATE_READY);
+	} else if (last) {
+		txn_finish(s);
+		enter(s, STATE_READY);
+	} else {
+		enter(s, STATE_BDAT);
+		reply(s, 250, ES_OK, "%llu octets received", len);
+	}
+	return;
+lost:
+	txn_free(s);
+	if (r == IO_TIMEOUT)
+		die(s, ES_TIMEOUT, "Timeout reading BDAT chunk");
+	else
+		enter(s, STATE_QUIT);
+}
+
+/*
+ * chunk_read - pass len octets of input to the body filter, or drop them.
+ */
+static enum io
+chunk_read(struct session *s, uint64_t len, int keep)
+{
+	size_t	 n;
+	int	 r;
+
+	while (len > 0) {
+		if (s->ipos == s->ilen &&
+		    (r = fill(s, s->conf->data_timeout)) <= 0)
+			return r == -2 ? IO_TIMEOUT : IO_EOF;
+		n = s->ilen - s->ipos;
+		if (n > len)
+			n = len;
+		if (keep)
+			body_feed(s, s->ibuf + s->ipos, n);
+		s->ipos += n;
+		len -= n;
+	}
+	return IO_OK;
+}
+
+/*
+ * txn_open_message - start the stored message: Return-Path and our
+ * Received: line (RFC 5321 4.4) go first.
+ */
+static int
+txn_open_message(struct session *s)
+{
+	struct txn		*t = s->txn;
+	struct store_rcpt	 first;
+	char			 hdr[2048], date[64], from[512];
+	time_t			 now = time(NULL);
+	int			 n;
+
+	first.domain = t->rcpt[0].domain;
+	first.local = t->rcpt[0].local;
+	if ((t->msg = store_create(s->store, &first)) == NULL)
+		return -1;
+	t->body.in_header = 1;
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+	    localtime(&now));
+	if (s->peer[0] == '\0')
+		snprintf(from, sizeof(from), "%s", s->helo);
+	else
+		snprintf(from, sizeof(from), "%s ([%s%s])", s->helo,
+		    strchr(s->peer, ':') ? "IPv6:" : "", s->peer);
+	n = snprintf(hdr, sizeof(hdr),
+	    "Return-Path: <%s>\n"
+	    "Received: from %s\n"
+	    "\tby %s (smtpd) with %s id %s%s%s%s;\n"
+	    "\t%s\n",
+	    t->from, from, s->conf->hostname,
+	    t->utf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+	    store_id(t->msg), t->nrcpt == 1 ? "\n\tfor <" : "",
+	    t->nrcpt == 1 ? t->rcpt[0].addr : "", t->nrcpt == 1 ? ">" : "",
+	    date);
+	store_write(t->msg, hdr, (size_t)n < sizeof(hdr) ? (size_t)n :
+	    sizeof(hdr) - 1);
+	return 0;
+}
+
+/*
+ * txn_finish - the client has sent the whole message: refuse it, or
+ * commit it and only then say 250.
+ */
+static void
+txn_finish(struct session *s)
+{
+	struct txn		*t = s->txn;
+	struct store_rcpt	*sr;
+	char			 id[64];
+	size_t			 i;
+
+	if (t->body.cr && !t->body.over)
+		body_emit(s, "\r", 1);	/* a BDAT message ending in CR */
+	if (t->body.over) {
+		reply(s, 552, ES_TOO_BIG, "Message exceeds fixed limit of %"
+		    PRIu64 " octets", s->conf->max_message_size);
+	} else if (t->body.received > MAX_RECEIVED) {
+		reply(s, 554, ES_LOOP, "Too many Received: headers (%u): "
+		    "mail loop", t->body.received);
+	} else if ((sr = calloc(t->nrcpt, sizeof(*sr))) == NULL) {
+		err_store(s, errno);
+	} else {
+		for (i = 0; i < t->nrcpt; i++) {
+			sr[i].domain = t->rcpt[i].domain;
+			sr[i].local = t->rcpt[i].local;
+		}
+		snprintf(id, sizeof(id), "%s", store_id(t->msg));
+		if (store_commit(t->msg, sr, t->nrcpt) == -1)
+			err_store(s, errno);
+		else {
+			s->messages++;
+			log_info("%s event=accept id=%s peer=%s helo=%s "
+			    "from=<%s> rcpts=%zu size=%" PRIu64, s->id, id,
+			    s->peer[0] ? s->peer : "unknown", s->helo, t->from,
+			    t->nrcpt, t->body.size);
+			reply(s, 250, ES_OK, "Ok: queued as %s", id);
+		}
+		t->msg = NULL;
+		free(sr);
+	}
+	txn_free(s);
+}
+
+/*
+ * body_feed - the message in CRLF form, as the client meant it.  Counts
+ * the size, counts Received: headers, and stores it with LF line ends.
+ */
+static void
+body_feed(struct session *s, const char *p, size_t n)
+{
+	struct body	*b = &s->txn->body;
+	const char	*span = p;
+	size_t		 i;
+
+	b->size += n;
+	if (b->size > s->conf->max_message_size)
+		b->over = 1;
+	if (b->over)
+		return;		/* read on to the end; store no more */
+	for (i = 0; i < n; i++) {
+		if (b->cr && p[i] != '\n')
+			body_emit(s, "\r", 1);	/* a CR that was not CRLF */
+		b->cr = 0;
+		if (p[i] == '\r') {
+			body_emit(s, span, p + i - span);
+			span = p + i + 1;
+			b->cr = 1;
+			continue;
+		}
+		if (!b->in_header)
+			continue;
+		if (p[i] == '\n') {
+			b->in_header = b->col != 0;
+			b->col = 0;
+		} else if (b->col < sizeof(b->head)) {
+			b->head[b->col++] = p[i];
+			if (b->col == sizeof(b->head) &&
+			    strncasecmp(b->head, "Received:", 9) == 0)
+				b->received++;
+		} else
+			b->col++;
+	}
+	body_emit(s, span, p + n - span);
+}
+
+static void
+body_emit(struct session *s, const char *p, size_t n)
+{
+	if (n > 0)
+		store_write(s->txn->msg, p, n);
+}
+
+static void
+cmd_rset(struct session *s, char *args)
+{
+	(void)args;
+	txn_free(s);
+	if (s->state != STATE_GREETED)
+		enter(s, STATE_READY);
+	reply(s, 250, ES_OK, "Ok");
+}
+
+static void
+cmd_noop(struct session *s, char *args)
+{
+	(void)args;
+	reply(s, 250, ES_OK, "Ok");
+}
+
+static void
+cmd_quit(struct session *s, char *args)
+{
+	(void)args;
+	reply(s, 221, ES_OK, "%s closing connection", s->conf->hostname);
+	enter(s, STATE_QUIT);
+}
+
+static void
+cmd_vrfy(struct session *s, char *args)
+{
+	(void)args;
+	/* RFC 5321 3.5.3: 252 when we will not say, but will accept. */
+	reply(s, 252, ES_VRFY, "Cannot VRFY user, but will accept message");
+}
+
+static void
+cmd_expn(struct session *s, char *args)
+{
+	(void)args;
+	reply(s, 502, ES_SEQUENCE, "EXPN not implemented");
+}
+
+static void
+cmd_help(struct session *s, char *args)
+{
+	(void)args;
+	reply(s, 214, ES_OK, "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET "
+	    "NOOP QUIT VRFY HELP");
+}
+
+static void
+cmd_unknown(struct session *s, char *args)
+{
+	(void)args;
+	reply(s, 500, ES_UNKNOWN, "Command unrecognized");
+}
+
+/*
+ * txn_free - end the transaction, dropping any message being written.
+ */
+static void
+txn_free(struct session *s)
+{
+	if (s->txn == NULL)
+		return;
+	store_abort(s->txn->msg);
+	free(s->txn->rcpt);
+	free(s->txn);
+	s->txn = NULL;
+}
+
+/*
+ * parse_path - RFC 5321 4.1.2 Path, or "<>" with PATH_EMPTY_OK, or
+ * "<postmaster>" with PATH_POSTMASTER.  A source route is skipped
+ * (4.1.1.3 says to ignore it).  *endp is set past the '>'.
+ */
+static int
+parse_path(const char *p, struct path *pa, int flags, const char **endp)
+{
+	const char	*start;
+	size_t		 len;
+
+	memset(pa, 0, sizeof(*pa));
+	if (*p++ != '<')
+		return -1;
+	if (*p == '>' && (flags & PATH_EMPTY_OK)) {
+		*endp = p + 1;
+		return 0;
+	}
+	if (*p == '@' && (p = skip_route(p)) == NULL)
+		return -1;
+	start = p;
+	if ((p = parse_local(p, pa)) == NULL)
+		return -1;
+	if (*p == '>' && (flags & PATH_POSTMASTER) &&
+	    strcmp(pa->local, "postmaster") == 0)
+		;	/* no domain */
+	else if (*p++ != '@' ||
+	    (p = parse_domain(p, pa->domain, sizeof(pa->domain),
+	    &pa->nonascii)) == NULL || *p != '>')
+		return -1;
+	if ((len = p - start) > PATH_MAX_LEN - 2)	/* 256 with <> */
+		return -1;
+	memcpy(pa->addr, start, len);
+	*endp = p + 1;
+	return 0;
+}
+
+/*
+ * atext - RFC 5322 atext, the characters of an unquoted local part.
+ */
+static int
+atext(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/*
+ * parse_local - a Dot-string or Quoted-string into pa->local, unquoted
+ * and lowercased.  With SMTPUTF8 any valid UTF-8 may appear (RFC 6531).
+ */
+static const char *
+parse_local(const char *p, struct path *pa)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	const unsigned char	*start = u;
+	size_t			 n = 0, k;
+	int			 quoted = *u == '"', prev_dot = 1;
+
+	for (u += quoted; *u != '\0'; u += k) {
+		k = 1;
+		if (quoted && *u == '"')
+			break;
+		if (quoted && *u == '\\')	/* quoted-pairSMTP */
+			u++;
+		if (*u >= 0x80) {
+			if ((k = utf8_seq(u)) == 0)
+				return NULL;
+			pa->nonascii = 1;
+		} else if (quoted) {
+			if (*u < 0x20 || *u > 0x7e)
+				return NULL;
+		} else if (*u == '.') {
+			if (prev_dot)
+				return NULL;	/* empty atom */
+		} else if (!atext(*u))
+			break;
+		prev_dot = *u == '.';
+		if (n + k > LOCAL_MAX)
+			return NULL;
+		while (k-- > 0)
+			pa->local[n++] = tolower(*u++);
+		k = 0;
+	}
+	if (quoted ? *u++ != '"' : (prev_dot || n == 0))
+		return NULL;
+	if (u - start > LOCAL_MAX)
+		return NULL;
+	pa->local[n] = '\0';
+	return (const char *)u;
+}
+
+/*
+ * parse_domain - a Domain (letters, digits, hyphens, or UTF-8 U-labels)
+ * or an address literal in brackets, lowercased into buf.
+ */
+static const char *
+parse_domain(const char *p, char *buf, size_t bufsz, int *nonascii)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	size_t			 n = 0, k, label = 0;
+	int			 literal = *u == '[', last = 0;
+
+	for (; *u != '\0'; u += k) {
+		k = 1;
+		if (literal) {
+			if (n > 0 && last == ']')
+				break;
+			if (n > 0 && (*u < 33 || *u > 126 || *u == '['))
+				return NULL;
+		} else if (*u >= 0x80) {
+			if ((k = utf8_seq(u)) == 0)
+				return NULL;
+			*nonascii = 1;
+		} else if (*u == '.') {
+			if (label == 0 || last == '-')
+				return NULL;
+			label = 0;
+		} else if (*u == '-') {
+			if (label == 0)
+				return NULL;
+		} else if (!isalnum(*u))
+			break;
+		label = *u == '.' ? 0 : label + 1;
+		last = *u;
+		if (n + k >= bufsz || n + k > DOMAIN_MAX)
+			return NULL;
+		while (k-- > 0)
+			buf[n++] = tolower(*u++);
+		k = 0;
+	}
+	if (n == 0 || (literal ? last != ']' || n < 3 :
+	    label == 0 || last == '-'))
+		return NULL;
+	buf[n] = '\0';
+	return (const char *)u;
+}
+
+/*
+ * skip_route - past "@one,@two:" (RFC 5321 4.1.2 A-d-l), or NULL.
+ */
+static const char *
+skip_route(const char *p)
+{
+	char	 scratch[DOMAIN_MAX + 1];
+	int	 nonascii = 0;
+
+	for (;;) {
+		if (*p++ != '@')
+			return NULL;
+		if ((p = parse_domain(p, scratch, sizeof(scratch),
+		    &nonascii)) == NULL)
+			return NULL;
+		if (*p == ':')
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+/*
+ * utf8_seq - the length of the well-formed UTF-8 sequence of two to four
+ * octets at u (RFC 3629), or 0: no overlongs, no surrogates.
+ */
+static size_t
+utf8_seq(const unsigned char *u)
+{
+	size_t	 len, i;
+	unsigned cp;
+
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		len = 2;
+		cp = u[0] & 0x1f;
+	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		len = 3;
+		cp = u[0] & 0x0f;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		len = 4;
+		cp = u[0] & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * err_store - the store failed: 452 when the disk is full, else 451.
+ */
+static void
+err_store(struct session *s, int saved)
+{
+	if (saved == ENOSPC || saved == EDQUOT)
+		reply(s, 452, ES_NOSPACE, "Insufficient system storage");
+	else
+		reply(s, 451, ES_LOCAL, "Local error in processing, "
+		    "try again later");
+}
+
+/*
+ * die - answer 421 and end the session.
+ */
+static void
+die(struct session *s, const char *esc, const char *text)
+{
+	reply(s, 421, esc, "%s %s, closing connection",
+	    s->conf->hostname, text);
+	enter(s, STATE_QUIT);
+}
+
+static void
+reply(struct session *s, int code, const char *esc, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vreply(s, code, 0, esc, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * reply_more - a line of a multi-line reply ("250-...").
+ */
+static void
+reply_more(struct session *s, int code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vreply(s, code, 1, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * vreply - the only writer of replies.  Buffers the line, counts 5xx
+ * toward max-errors, and logs every refusal with the command escaped.
+ */
+static void
+vreply(struct session *s, int code, int more, const char *esc,
+    const char *fmt, va_list ap)
+{
+	char	 text[512], cmd[128];
+	int	 n;
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	n = snprintf(NULL, 0, "%d%c%s%s%s\r\n", code, more ? '-' : ' ',
+	    esc ? esc : "", esc ? " " : "", text);
+	if (s->olen + n > sizeof(s->obuf))
+		flush(s);
+	if (s->olen + n <= sizeof(s->obuf)) {
+		snprintf(s->obuf + s->olen, sizeof(s->obuf) - s->olen,
+		    "%d%c%s%s%s\r\n", code, more ? '-' : ' ', esc ? esc : "",
+		    esc ? " " : "", text);
+		s->olen += n;
+	}
+	if (code >= 500)
+		s->errors++;
+	if (code >= 400)
+		log_info("%s event=reject reply=\"%d %s %s\" command=\"%s\"",
+		    s->id, code, esc ? esc : "", text,
+		    escape(s->line, cmd, sizeof(cmd)));
+	else
+		log_debug("%s >>> %d %s", s->id, code, text);
+}
+
+/*
+ * escape - a command made safe for one log line.
+ */
+static const char *
+escape(const char *in, char *out, size_t outsz)
+{
+	size_t	 o = 0;
+
+	for (; *in != '\0' && o + 5 < outsz; in++) {
+		if (*in < 0x20 || *in >= 0x7f || *in == '"' || *in == '\\')
+			o += snprintf(out + o, outsz - o, "\\x%02x",
+			    (unsigned char)*in);
+		else
+			out[o++] = *in;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * flush - write the pending replies.  A client that stops reading for
+ * longer than the timeout, or has gone, ends the session.
+ */
+static int
+flush(struct session *s)
+{
+	struct pollfd	 pfd = { s->out, POLLOUT, 0 };
+	size_t		 off = 0;
+	ssize_t		 n;
+
+	while (off < s->olen) {
+		if (poll(&pfd, 1, s->conf->timeout * 1000) <= 0)
+			break;
+		n = write(s->out, s->obuf + off, s->olen - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	if (off < s->olen) {
+		s->olen = 0;
+		enter(s, STATE_QUIT);
+		return -1;
+	}
+	s->olen = 0;
+	return 0;
+}
+
+/*
+ * fill - the input is used up: flush replies (this is where a pipelined
+ * batch gets its answers), then wait up to timeout seconds for more.
+ * Returns the octets read, 0 at EOF or error, -2 on timeout.
+ */
+static int
+fill(struct session *s, int timeout)
+{
+	struct pollfd	 pfd = { s->in, POLLIN, 0 };
+	ssize_t		 n;
+	int		 r;
+
+	if (flush(s) == -1)
+		return 0;
+	s->ipos = s->ilen = 0;
+	for (;;) {
+		r = poll(&pfd, 1, timeout * 1000);
+		if (r == 0)
+			return -2;
+		if (r == -1 && errno == EINTR)
+			continue;
+		n = r == -1 ? -1 : read(s->in, s->ibuf, sizeof(s->ibuf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		s->ilen = n;
+		return n;
+	}
+}
+
+/*
+ * read_line - the next command line into s->line, without its CRLF (a
+ * bare LF is taken too, as telnet users send it).  A line over
+ * CMD_LINE_MAX is read to its end and dropped.
+ */
+static enum io
+read_line(struct session *s, size_t *lenp)
+{
+	size_t	 len = 0, avail, take;
+	char	*start, *lf;
+	int	 toolong = 0, r;
+
+	for (;;) {
+		start = s->ibuf + s->ipos;
+		avail = s->ilen - s->ipos;
+		lf = memchr(start, '\n', avail);
+		take = lf ? (size_t)(lf - start) + 1 : avail;
+		if (!toolong && len + take > CMD_LINE_MAX)
+			toolong = 1;
+		if (!toolong) {
+			memcpy(s->line + len, start, take);
+			len += take;
+		}
+		s->ipos += take;
+		if (lf != NULL)
+			break;
+		if ((r = fill(s, s->conf->timeout)) <= 0)
+			return r == -2 ? IO_TIMEOUT : IO_EOF;
+	}
+	if (toolong) {
+		s->line[0] = '\0';
+		return IO_LONG;
+	}
+	len--;				/* the LF */
+	if (len > 0 && s->line[len - 1] == '\r')
+		len--;
+	s->line[len] = '\0';
+	*lenp = len;
+	return IO_OK;
+}

@@ -1,0 +1,34 @@
+/*
+ * store.h - turn one accepted message into durable Maildir files.
+ *
+ * The spool is SPOOL/DOMAIN/LOCALPART/{tmp,new,cur}, created on first use.
+ * A message is written once, into the first recipient's tmp/, and
+ * hard-linked into every recipient's new/.  store_commit() returns 0 only
+ * when the file and every new/ entry naming it have been fsynced; on any
+ * failure no new/ holds the message.  The store knows nothing about SMTP.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;		/* an open spool directory */
+struct store_msg;	/* one message being written */
+
+struct store_rcpt {
+	const char	*domain;	/* lowercase, checked by store_name_ok() */
+	const char	*local;
+};
+
+struct store	 *store_open(const char *spool, const char *hostname);
+void		  store_close(struct store *);
+int		  store_name_ok(const char *);
+struct store_msg *store_create(struct store *, const struct store_rcpt *);
+const char	 *store_id(const struct store_msg *);
+void		  store_write(struct store_msg *, const void *, size_t);
+int		  store_commit(struct store_msg *, const struct store_rcpt *,
+		    size_t);
+void		  store_abort(struct store_msg *);
+
+#endif
