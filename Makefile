@@ -14,7 +14,6 @@ SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
 SRCS	= smtpd.c session.c store.c conf.c log.c
 HDRS	= session.h store.h conf.h log.h
-BATS_VERSION = 1.11.0
 
 all: smtpd
 
@@ -34,14 +33,7 @@ run: smtpd
 
 # Every test runs against the plain build and the sanitizer build.
 test: smtpd smtpd-asan
-	@BATS=$$(command -v bats || echo .bats/node_modules/.bin/bats); \
-	if [ ! -x "$$BATS" ]; then \
-	    command -v npm >/dev/null || { echo "make test needs bats:" \
-	        "apt-get install bats (or npm, to fetch bats-core)"; exit 1; }; \
-	    npm install --silent --prefix .bats bats@$(BATS_VERSION) || exit 1; \
-	fi; \
-	SMTPD=$(CURDIR)/smtpd $$BATS test && \
-	SMTPD=$(CURDIR)/smtpd-asan $$BATS test
+	./test/run
 
 lint:
 	mandoc -Tlint -Wwarning smtpd.8 smtpd.conf.5

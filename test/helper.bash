@@ -14,13 +14,14 @@
 #   body_of FILE        a stored file without the Return-Path: and
 #                       Received: lines smtpd put in front
 
-SMTPD=${SMTPD:-$BATS_TEST_DIRNAME/../smtpd}
+export SMTPD=${SMTPD:-$BATS_TEST_DIRNAME/../smtpd}
 
 smtpd_setup() {
 	TMP=$BATS_TEST_TMPDIR
 	SPOOL=$TMP/spool
 	CONF=$TMP/smtpd.conf
 	LOG=$TMP/log
+	export TMP SPOOL CONF LOG
 	: >"$LOG"
 	printf 'hostname mx.test\nspool %s\ndomain example.org\n' \
 	    "$SPOOL" >"$CONF"
