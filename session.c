@@ -310,10 +310,11 @@ static void
 dispatch(struct session *s, char *line, size_t len)
 {
 	const struct command	*c;
-	char			*args;
+	char			*args, esc[128];
 	size_t			 vlen;
 
-	log_debug("%s <<< %s", s->id, line);
+	if (log_verbose())
+		log_debug("%s <<< %s", s->id, escape(line, esc, sizeof(esc)));
 	if (memchr(line, '\0', len) != NULL) {
 		reply(s, 500, ES_UNKNOWN, "NUL character in command");
 		return;
@@ -329,7 +330,7 @@ dispatch(struct session *s, char *line, size_t len)
 	if (c->verb != NULL && !(s->state & c->states)) {
 		reply(s, 503, ES_SEQUENCE, "Bad sequence of commands: %s",
 		    s->state == STATE_GREETED ? "send HELO or EHLO first" :
-		    c->order);
+		    s->state == STATE_BDAT ? "BDAT in progress" : c->order);
 		return;
 	}
 	if ((c->args == ARGS_NONE && *args != '\0') ||
@@ -1304,7 +1305,8 @@ vreply(struct session *s, int code, int more, const char *esc,
 		    s->id, code, esc ? esc : "", text,
 		    escape(s->line, cmd, sizeof(cmd)));
 	else
-		log_debug("%s >>> %d %s", s->id, code, text);
+		log_debug("%s >>> %d%c%s%s%s", s->id, code, more ? '-' : ' ',
+		    esc ? esc : "", esc ? " " : "", text);
 }
 
 /*

@@ -577,3 +577,12 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[ -z "$(maildir_files example.org u)" ]
 	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
 }
+
+@test "RCPT or MAIL during a BDAT transaction is 503 5.5.1 BDAT in progress" {
+	run smtp_raw 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nBDAT 2\r\nabRCPT TO:<v@example.org>\r\nMAIL FROM:<>\r\nBDAT 0 LAST\r\nQUIT\r\n'
+	[[ "${lines[11]}" == "503 5.5.1 Bad sequence of commands: BDAT in progress" ]]
+	[[ "${lines[12]}" == "503 5.5.1 Bad sequence of commands: BDAT in progress" ]]
+	[[ "${lines[13]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "$(count_messages example.org u)" -eq 1 ]
+	[ "$(count_messages example.org v)" -eq 0 ]
+}
