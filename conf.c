@@ -115,10 +115,12 @@ conf_defaults(struct conf *c)
 	char	 host[HOST_NAME_MAX + 1];
 
 	memset(c, 0, sizeof(*c));
-	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0' ||
-	    !domain_syntax_ok(host))
-		strcpy(host, "localhost");
+	/* POSIX leaves a truncated name unterminated: end it before use. */
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
+	if (host[0] == '\0' || !domain_syntax_ok(host))
+		strcpy(host, "localhost");
 	lowercase(host);
 	c->hostname = strdup(host);
 	c->spool = strdup("/var/spool/smtpd");
@@ -272,7 +274,10 @@ kw_max_recipients(struct conf *c, char **v, const char **why)
 {
 	uint64_t	 n;
 
-	/* RFC 5321 4.5.3.1.8: a server must take at least 100. */
+	/*
+	 * RFC 5321 4.5.3.1.8 asks a server to take at least 100 (the
+	 * default); a lower limit is the administrator's choice.
+	 */
 	if (parse_number(v[0], 1, "", &n) == -1 || n > 100000) {
 		*why = "expected a number from 1 to 100000";
 		return -1;
@@ -393,8 +398,6 @@ address_ok(const char *s)
 		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f || s[i] == '/' ||
 		    s[i] == '@')
 			return 0;
-	if (locallen == 2 && s[0] == '.' && s[1] == '.')
-		return 0;
 	return at == NULL || domain_syntax_ok(at + 1);
 }
 
@@ -493,17 +496,19 @@ conf_domain_ok(const struct conf *c, const char *domain)
 
 /*
  * entry_matches - does a file entry ("local" or "local@domain") name
- * this mailbox?
+ * this mailbox?  The entry's local part must equal local as a whole: a
+ * quoted local part may hold an '@', and <"bob@a.example"@b.example> is
+ * not the entry "bob@a.example".
  */
 static int
 entry_matches(const char *entry, const char *local, const char *domain)
 {
-	size_t	 n = strlen(local);
+	const char	*at = strchr(entry, '@');
+	size_t		 n = at ? (size_t)(at - entry) : strlen(entry);
 
-	if (strncmp(entry, local, n) != 0)
+	if (strlen(local) != n || strncmp(entry, local, n) != 0)
 		return 0;
-	return entry[n] == '\0' ||
-	    (entry[n] == '@' && strcmp(entry + n + 1, domain) == 0);
+	return at == NULL || strcmp(at + 1, domain) == 0;
 }
 
 /*
@@ -538,24 +543,27 @@ conf_postmaster_domain(const struct conf *c)
 /*
  * conf_alias - if local@domain is an alias, write its target into
  * nlocal/ndomain and return 1; otherwise 0.  An address entry wins over
- * a bare local part.  One level only: a target is not looked up again.
+ * a bare local part; between two lines of the same kind the last wins, as
+ * for every other keyword.  One level only: a target is not looked up
+ * again.
  */
 int
 conf_alias(const struct conf *c, const char *local, const char *domain,
     char *nlocal, size_t nlocalsz, char *ndomain, size_t ndomainsz)
 {
-	const struct alias	*hit = NULL;
+	const struct alias	*hit, *byaddr = NULL, *bylocal = NULL;
 	const char		*at;
 	size_t			 i, n;
 
 	for (i = 0; i < c->naliases; i++) {
 		if (!entry_matches(c->aliases[i].from, local, domain))
 			continue;
-		hit = &c->aliases[i];
-		if (strchr(hit->from, '@') != NULL)
-			break;
+		if (strchr(c->aliases[i].from, '@') != NULL)
+			byaddr = &c->aliases[i];
+		else
+			bylocal = &c->aliases[i];
 	}
-	if (hit == NULL)
+	if ((hit = byaddr ? byaddr : bylocal) == NULL)
 		return 0;
 	at = strchr(hit->to, '@');
 	n = at ? (size_t)(at - hit->to) : strlen(hit->to);

@@ -1,0 +1,411 @@
+#!/usr/bin/env bats
+# smtpd.conf(5): the syntax, smtpd -n, and what each keyword does to the
+# dialogue and to the spool.  smtpd_setup's base file is three lines
+# (hostname mx.test, spool, domain example.org), so an appended line is
+# line 4.
+
+load helper
+
+setup() {
+	smtpd_setup
+}
+
+# new_conf LINE... - a config with only the spool line and these lines,
+# for the tests that need the base file's hostname or domain left out.
+new_conf() {
+	printf 'spool %s\n' "$SPOOL" >"$CONF"
+	conf "$@"
+}
+
+# check_conf - smtpd -n on the test's config; messages in $output.
+check_conf() {
+	"$SMTPD" -n -f "$CONF" 2>&1
+}
+
+# rcpts ADDR... - HELO, MAIL, one RCPT per address, QUIT.  The RCPT
+# replies are ${lines[3]} onwards.
+rcpts() {
+	local a args=("HELO client.test" "MAIL FROM:<sender@client.test>")
+
+	for a; do
+		args+=("RCPT TO:<$a>")
+	done
+	smtp "${args[@]}" "QUIT"
+}
+
+# send_to ADDR... - the same, then one message, then QUIT.
+send_to() {
+	local a args=("HELO client.test" "MAIL FROM:<sender@client.test>")
+
+	for a; do
+		args+=("RCPT TO:<$a>")
+	done
+	smtp "${args[@]}" "DATA" "Subject: test" "" "hello" "." "QUIT"
+}
+
+# delivered DOMAIN LOCAL - exactly one message in that maildir, and it is
+# the one send_to sent.
+delivered() {
+	local f
+
+	[ "$(count_messages "$1" "$2")" -eq 1 ]
+	f=$(maildir_files "$1" "$2")
+	[ "$(body_of "$f")" = "$(printf 'Subject: test\n\nhello')" ]
+}
+
+# not_delivered DOMAIN LOCAL - no maildir was even made for it.
+not_delivered() {
+	[ ! -e "$SPOOL/$1/$2" ]
+}
+
+# Syntax and smtpd -n
+
+@test "smtpd -n prints configuration OK and exits 0" {
+	run check_conf
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
+}
+
+@test "blank lines and comments are ignored; # starts a comment only at the start of a word" {
+	conf "" "   " "# hostname evil.test" "	# mailbox evil" \
+	    "mailbox	bob   # a comment, not a second value" "mailbox al#ice"
+	run check_conf
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
+	run rcpts "bob@example.org" "al#ice@example.org" "al@example.org" \
+	    "evil@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[5]}" == "550 5.1.1 "* ]]
+	[[ "${lines[6]}" == "550 5.1.1 "* ]]
+}
+
+@test "a missing config file is an error" {
+	run "$SMTPD" -n -f "$TMP/no-such.conf"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$TMP/no-such.conf"* ]]
+	[[ "$output" != *"configuration OK"* ]]
+}
+
+@test "an unknown keyword is rejected as file:line: message" {
+	conf "relayhost mx.example.net"
+	run check_conf
+	[ "$status" -eq 1 ]
+	[ "$output" = "$CONF:4: unknown keyword: relayhost" ]
+}
+
+@test "a wrong number of values is rejected with the line number" {
+	conf "alias onlyone" "hostname a.test b.test" "spool"
+	run check_conf
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == "$CONF:4: alias "* ]]
+	[[ "${lines[1]}" == "$CONF:5: hostname "* ]]
+	[[ "${lines[2]}" == "$CONF:6: spool "* ]]
+}
+
+@test "bad values are rejected with the line number" {
+	local bad
+
+	for bad in "max-message-size 10X" "max-recipients 0" "timeout -1" \
+	    "data-timeout 5d" "max-errors x" "domain bad..name" \
+	    "mailbox a/b" "alias a@ b"; do
+		smtpd_setup
+		conf "$bad"
+		run check_conf
+		echo "$bad -> $status: $output"
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == "$CONF:4: ${bad%% *}: "* ]]
+	done
+}
+
+@test "every error in the file is reported in one run" {
+	conf "frobnicate yes" "max-recipients 2" "timeout -1" "domain ok.test" \
+	    "domain bad..name"
+	run check_conf
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == "$CONF:4: "* ]]
+	[[ "${lines[1]}" == "$CONF:6: "* ]]
+	[[ "${lines[2]}" == "$CONF:8: "* ]]
+}
+
+@test "smtpd -i with a bad config exits non-zero without a greeting" {
+	conf "max-recipients 0"
+	run smtp "QUIT"
+	[ "$status" -ne 0 ]
+	[ -z "$output" ]
+	grep -q "^$CONF:4: max-recipients: " "$LOG"
+}
+
+@test "a keyword that takes one value and appears twice keeps the last value" {
+	conf "hostname first.test" "max-message-size 1K" \
+	    "hostname second.test" "max-message-size 2K"
+	run smtp "EHLO client.test" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "220 second.test ESMTP smtpd" ]
+	[[ "$output" == *"250-SIZE 2048"* ]]
+}
+
+# hostname, domain, mailbox, alias
+
+@test "hostname is in the 220 greeting and the EHLO reply" {
+	new_conf "hostname relay.example.net" "domain example.org"
+	run smtp "EHLO client.test" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "220 relay.example.net ESMTP smtpd" ]
+	[ "${lines[1]}" = "250-relay.example.net Hello client.test" ]
+}
+
+@test "domain: listed domains are accepted, any other is 550 5.7.1" {
+	conf "domain example.net"
+	run send_to "u@example.org" "v@example.net" "w@elsewhere.test"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "250 2.1.5 Ok" ]
+	[ "${lines[5]}" = "550 5.7.1 <w@elsewhere.test>: Relay access denied" ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	delivered example.org u
+	delivered example.net v
+	not_delivered elsewhere.test w
+}
+
+@test "domain * accepts any domain" {
+	new_conf "hostname mx.test" "domain *"
+	run send_to "u@anything.test"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	delivered anything.test u
+}
+
+@test "with no domain line the hostname is the one domain" {
+	new_conf "hostname mx.test"
+	run send_to "u@mx.test" "v@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[4]}" == "550 5.7.1 "* ]]
+	delivered mx.test u
+	not_delivered example.org v
+}
+
+@test "mailbox: an unlisted local part is 550 5.1.1" {
+	conf "mailbox alice" "mailbox Carol"
+	run send_to "alice@example.org" "bob@example.org" "carol@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "550 5.1.1 <bob@example.org>: User unknown" ]
+	[ "${lines[5]}" = "250 2.1.5 Ok" ]
+	delivered example.org alice
+	delivered example.org carol
+	not_delivered example.org bob
+}
+
+@test "mailbox local@domain is known in that domain only" {
+	conf "domain example.net" "mailbox alice@example.org" "mailbox bob"
+	run rcpts "alice@example.org" "alice@example.net" "bob@example.net"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[4]}" == "550 5.1.1 "* ]]
+	[ "${lines[5]}" = "250 2.1.5 Ok" ]
+}
+
+@test "a quoted local part holding @ does not match a local@domain entry" {
+	conf "domain example.net" "mailbox alice@example.org" "mailbox bob" \
+	    "alias info@example.org bob"
+	run rcpts '"alice@example.org"@example.net' \
+	    '"info@example.org"@example.net'
+	[ "$status" -eq 0 ]
+	[[ "${lines[3]}" == "550 5.1.1 "* ]]
+	[[ "${lines[4]}" == "550 5.1.1 "* ]]
+}
+
+@test "postmaster is always known, even with mailbox lines" {
+	conf "mailbox alice"
+	run send_to "postmaster@example.org" "bob@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[4]}" == "550 5.1.1 "* ]]
+	delivered example.org postmaster
+}
+
+@test "alias: mail to FROM lands in TO's maildir, local or local@domain" {
+	conf "domain example.net" "alias sales bob" \
+	    "alias info carol@example.net"
+	run send_to "sales@example.org" "info@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "250 2.1.5 Ok" ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	delivered example.org bob
+	delivered example.net carol
+	not_delivered example.org sales
+	not_delivered example.org info
+}
+
+@test "alias: an address entry beats a bare local-part entry" {
+	conf "domain example.net" \
+	    "alias info carol" "alias info@example.org bob" \
+	    "alias sales@example.org dave" "alias sales erin"
+	run send_to "info@example.org" "sales@example.org" "info@example.net"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	delivered example.org bob
+	delivered example.org dave
+	delivered example.net carol
+	not_delivered example.org carol
+	not_delivered example.org erin
+}
+
+@test "alias: one level only, a target is not looked up again" {
+	conf "alias a b" "alias b c"
+	run send_to "a@example.org"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	delivered example.org b
+	not_delivered example.org c
+}
+
+@test "RCPT TO:<postmaster> goes to postmaster of the first domain" {
+	conf "domain example.net"
+	run send_to "postmaster"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	delivered example.org postmaster
+	not_delivered example.net postmaster
+	not_delivered mx.test postmaster
+}
+
+@test "RCPT TO:<postmaster> goes to the hostname when the first domain is *" {
+	new_conf "hostname mx.test" "domain *" "domain example.org"
+	run send_to "postmaster"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	delivered mx.test postmaster
+	not_delivered example.org postmaster
+}
+
+# Limits
+
+@test "max-message-size: K, M and G are 1024 multiples, advertised as SIZE" {
+	local v want
+
+	for v in 10:10 7K:7168 3M:3145728 2G:2147483648; do
+		smtpd_setup
+		conf "max-message-size ${v%%:*}"
+		run smtp "EHLO client.test" "QUIT"
+		want="250-SIZE ${v##*:}"
+		echo "$v -> $output"
+		[ "$status" -eq 0 ]
+		[ "$(reply_count 250-SIZE)" -eq 1 ]
+		printf '%s\n' "$output" | grep -qx -- "$want"
+	done
+}
+
+@test "max-message-size: MAIL with a larger SIZE= is 552 5.3.4" {
+	conf "max-message-size 1K"
+	run smtp "EHLO client.test" "MAIL FROM:<a@client.test> SIZE=1024" \
+	    "RSET" "MAIL FROM:<a@client.test> SIZE=1025" "QUIT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"250 2.1.0 Ok"* ]]
+	[[ "$output" == *"552 5.3.4 "* ]]
+	[ "$(reply_count 552)" -eq 1 ]
+}
+
+@test "max-message-size: a larger DATA body is 552 5.3.4 and nothing is stored" {
+	local line over=() exact=() _
+
+	# 16 lines of 62 octets and CRLF are 1024 octets: 1K exactly.
+	line=$(printf '%062d' 0)
+	for _ in $(seq 16); do
+		exact+=("$line")
+		over+=("$line")
+	done
+	over[0]="x$line"
+	conf "max-message-size 1K"
+	run smtp "EHLO client.test" "MAIL FROM:<a@client.test>" \
+	    "RCPT TO:<u@example.org>" "DATA" "${over[@]}" "." \
+	    "MAIL FROM:<a@client.test>" "RCPT TO:<v@example.org>" "DATA" \
+	    "${exact[@]}" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"552 5.3.4 "* ]]
+	[ "$(reply_count 552)" -eq 1 ]
+	[ "$(reply_count 421)" -eq 0 ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	[ -z "$(find "$SPOOL/example.org/u" -type f 2>/dev/null)" ]
+	[ "$(count_messages example.org v)" -eq 1 ]
+	[ "$(tail -n 16 "$(maildir_files example.org v)")" = \
+	    "$(printf '%s\n' "${exact[@]}")" ]
+}
+
+@test "max-recipients: the next RCPT is 452 4.5.3" {
+	conf "max-recipients 2"
+	run send_to "a@example.org" "b@example.org" "c@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[5]}" == "452 4.5.3 "* ]]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	delivered example.org a
+	delivered example.org b
+	not_delivered example.org c
+}
+
+@test "max-errors: every 5xx counts; once reached, 421 4.7.0 and close" {
+	conf "max-errors 2"
+	run smtp "HELO client.test" "FROB" "MAIL FROM:<a@client.test>" \
+	    "RCPT TO:<u@elsewhere.test>" "NOOP" "QUIT"
+	[ "$status" -eq 0 ]
+	[[ "${lines[2]}" == "500 5.5.2 "* ]]
+	[ "${lines[3]}" = "250 2.1.0 Ok" ]
+	[[ "${lines[4]}" == "550 5.7.1 "* ]]
+	[[ "${lines[5]}" == "421 4.7.0 mx.test "* ]]
+	[ "${#lines[@]}" -eq 6 ]
+}
+
+# slow_client LINE... - send the lines as smtp does, then keep the
+# connection open for 3 seconds without a word.
+slow_client() {
+	{ printf '%s\r\n' "$@"; sleep 3; } | smtpd_pipe
+}
+
+@test "timeout: no command within it is 421 4.4.2 and close" {
+	conf "timeout 1"
+	run slow_client "EHLO x"
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" == "250-mx.test Hello x" ]]
+	[[ "${lines[${#lines[@]} - 1]}" == "421 4.4.2 mx.test "* ]]
+}
+
+@test "data-timeout: no data within it is 421 4.4.2 and nothing is stored" {
+	conf "data-timeout 1"
+	run slow_client "HELO x" "MAIL FROM:<a@x.test>" "RCPT TO:<u@example.org>" \
+	    "DATA" "Subject: test" "" "hello"
+	[ "$status" -eq 0 ]
+	[[ "${lines[4]}" == "354 "* ]]
+	[[ "${lines[5]}" == "421 4.4.2 mx.test "* ]]
+	[ "${#lines[@]}" -eq 6 ]
+	[ -z "$(find "$SPOOL" -type f 2>/dev/null)" ]
+}
+
+@test "timeout and data-timeout take seconds with an s, m or h suffix" {
+	conf "timeout 30s" "timeout 5m" "data-timeout 2h" "data-timeout 45"
+	run check_conf
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
+}
+
+@test "alias: of two lines for the same address, the last wins" {
+	conf "alias info carol" "alias info dave" \
+	    "alias sales@example.org erin" "alias sales@example.org frank"
+	run smtp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<info@example.org>" \
+	    "RCPT TO:<sales@example.org>" "DATA" "x" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"250 2.0.0 Ok: queued"* ]]
+	[ "$(count_messages example.org dave)" -eq 1 ]
+	[ "$(count_messages example.org frank)" -eq 1 ]
+	[ ! -e "$SPOOL/example.org/carol" ]
+	[ ! -e "$SPOOL/example.org/erin" ]
+}
