@@ -12,9 +12,10 @@
  *
  * Only then may the caller say 250.  A crash before the first link leaves
  * a file in tmp/ only, which no mail reader looks at and which a later
- * delivery to that maildir removes after 36 hours (as Dovecot does).  If
- * any link fails, the links already made are removed again: SMTP cannot
- * report a partial success after DATA, so it is all recipients or none.
+ * delivery through that maildir (to any of its recipients) removes after
+ * 36 hours, as Dovecot does.  If any link fails, the links already made
+ * are removed again: SMTP cannot report a partial success after DATA, so
+ * it is all recipients or none.
  *
  * Names follow the Maildir spec: time.MusecPpidQcount.host, with '/' and
  * ':' in the host written as \057 and \072; the name in new/ adds the
@@ -67,6 +68,7 @@ static int	 maildir_sub(struct store *, const struct store_rcpt *,
 static int	 maildir_make(struct store *, const struct store_rcpt *);
 static int	 mkdir_sync(int, const char *);
 static void	 clean_tmp(int);
+static void	 clean_box(struct store *, const struct store_rcpt *);
 static int	 flush_buf(struct store_msg *);
 static int	 link_all(struct store_msg *, const struct store_rcpt *,
 		    size_t);
@@ -287,6 +289,8 @@ link_all(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 			;
 		if (j < i)
 			continue;	/* one file per mailbox */
+		if (i > 0)
+			clean_box(m->st, &rcpt[i]);
 		if ((fd = maildir_sub(m->st, &rcpt[i], "new")) == -1)
 			break;
 		rc = linkat(m->tmpfd, m->name, fd, final, 0);
@@ -426,4 +430,21 @@ clean_tmp(int tmpfd)
 			log_info("store: removed stale tmp/%s", de->d_name);
 	}
 	closedir(dir);
+}
+
+/*
+ * clean_box - clean_tmp() for a recipient's maildir other than the one
+ * the message was written in: the crashed delivery that left a file
+ * behind may have had that recipient first, so every maildir a message
+ * goes through tidies its own tmp/.
+ */
+static void
+clean_box(struct store *st, const struct store_rcpt *r)
+{
+	int	 fd;
+
+	if ((fd = maildir_sub(st, r, "tmp")) == -1)
+		return;
+	clean_tmp(fd);
+	close(fd);
 }

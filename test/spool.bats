@@ -1,0 +1,441 @@
+#!/usr/bin/env bats
+# The Maildir spool: what a 250 after DATA or BDAT LAST leaves on disk,
+# and what every other outcome does not.  Each recipient has a Maildir
+# at SPOOL/DOMAIN/LOCALPART/{tmp,new,cur}; one transaction is one file,
+# written in a tmp/, hard-linked into each new/, named with the id of the
+# 250 reply and the Maildir++ ",S=" size.
+
+load helper
+
+setup() {
+	smtpd_setup
+}
+
+# queued_id - the id in the "250 2.0.0 Ok: queued as ID" reply in $output.
+queued_id() {
+	printf '%s\n' "$output" | sed -n 's/^250 2\.0\.0 Ok: queued as //p'
+}
+
+# tmp_files D U - the files left in SPOOL/D/U/tmp, one a line.
+tmp_files() {
+	local d=$SPOOL/$1/$2/tmp
+	[ -d "$d" ] || return 0
+	find "$d" -mindepth 1 | sort
+}
+
+# make_maildir D U - a Maildir made beforehand, as by an earlier delivery.
+make_maildir() {
+	mkdir -p "$SPOOL/$1/$2/tmp" "$SPOOL/$1/$2/new" "$SPOOL/$1/$2/cur"
+}
+
+@test "first delivery creates DOMAIN/LOCALPART/{tmp,new,cur} 0700, the file 0600" {
+	[ ! -e "$SPOOL/example.org/bob" ]
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Subject: hi" "" "Hello" "." \
+	    "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	for d in "" /tmp /new /cur; do
+		[ -d "$SPOOL/example.org/bob$d" ]
+		[ "$(stat -c %a "$SPOOL/example.org/bob$d")" = 700 ]
+	done
+	[ "$(stat -c %a "$SPOOL/example.org")" = 700 ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	f=$(maildir_files example.org bob)
+	[ -f "$f" ]
+	[ "$(stat -c %a "$f")" = 600 ]
+}
+
+@test "the file in new/ is named after the 250 id: ID.HOST,S=SIZE" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	id=$(queued_id)
+	# Maildir: time.MusecPpidQcount, then the host name.
+	[[ $id =~ ^[0-9]+\.M[0-9]{6}P[0-9]+Q[0-9]+$ ]]
+	f=$(maildir_files example.org bob)
+	[[ ${f##*/} =~ ^"$id".mx\.test,S=[0-9]+$ ]]
+}
+
+@test "Maildir++ ,S=SIZE in the name is exactly the size of the file" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Subject: size" "" \
+	    "one line" "and another" "." "QUIT"
+	[ "$status" -eq 0 ]
+	f=$(maildir_files example.org bob)
+	[ -n "$f" ]
+	[ "${f##*,S=}" -eq "$(stat -c %s "$f")" ]
+	[ "$(stat -c %s "$f")" -gt 0 ]
+}
+
+@test "one message for several recipients is one file linked into each new/" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<carol@example.org>" \
+	    "RCPT TO:<dave@example.org>" "DATA" "Hello all" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	for u in bob carol dave; do
+		[ "$(count_messages example.org "$u")" -eq 1 ]
+	done
+	b=$(maildir_files example.org bob)
+	c=$(maildir_files example.org carol)
+	d=$(maildir_files example.org dave)
+	[ "${b##*/}" = "${c##*/}" ] && [ "${b##*/}" = "${d##*/}" ]
+	[ "$(stat -c %i "$b")" = "$(stat -c %i "$c")" ]
+	[ "$(stat -c %i "$b")" = "$(stat -c %i "$d")" ]
+	# Three names in new/ and none left in tmp/.
+	[ "$(stat -c %h "$b")" -eq 3 ]
+}
+
+@test "after the 250 no name is left in any tmp/" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<carol@example.org>" \
+	    "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ -d "$SPOOL/example.org/bob/tmp" ]
+	[ -z "$(tmp_files example.org bob)" ]
+	[ -z "$(tmp_files example.org carol)" ]
+}
+
+@test "the 250 comes after fsync(file), link, fsync(new/) per mailbox, unlink(tmp)" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	make_maildir example.org bob
+	make_maildir example.org carol
+	printf '%s\r\n' "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<carol@example.org>" \
+	    "DATA" "Hello" "." "QUIT" >"$TMP/in"
+	# LeakSanitizer cannot run under ptrace; the other tests cover it.
+	run env ASAN_OPTIONS=detect_leaks=0 strace -o "$TMP/trace" -s 4096 \
+	    -e trace=openat,fsync,linkat,unlinkat,write \
+	    "$SMTPD" -i -d -f "$CONF" <"$TMP/in"
+	[ "$status" -eq 0 ]
+	[ "$(count_messages example.org carol)" -eq 1 ]
+	events=$(awk '
+	    /O_EXCL/ && / = [0-9]+$/ { file = $NF; print "create"; next }
+	    /^linkat\(/ && / = 0$/ {
+		split($0, a, /[(, ]+/); dir = a[4]; file = ""
+		print "link"; next }
+	    /^fsync\(/ && / = 0$/ {
+		split($0, a, /[()]/)
+		if (a[2] == file) print "fsync-file"
+		else if (a[2] == dir) print "fsync-new"
+		else print "fsync-other"
+		next }
+	    /^unlinkat\(/ && / = 0$/ && !/,S=/ { print "unlink-tmp"; next }
+	    /^write\(1, .*250 2\.0\.0 Ok: queued/ { print "250"; next }
+	' "$TMP/trace" | tr '\n' ' ')
+	[ "$events" = "create fsync-file link fsync-new link fsync-new unlink-tmp 250 " ]
+}
+
+@test "a DATA message is stored byte for byte, with LF line ends" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" \
+	    "From: Alice <alice@sender.test>" "Subject: bytes" "" \
+	    "line one" "  indented, trailing space " "" "last line" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	printf 'From: Alice <alice@sender.test>\nSubject: bytes\n\nline one\n  indented, trailing space \n\nlast line\n' >"$TMP/want"
+	body_of "$(maildir_files example.org bob)" >"$TMP/got"
+	cmp "$TMP/want" "$TMP/got"
+	[ "$(tr -cd '\r' <"$(maildir_files example.org bob)" | wc -c)" -eq 0 ]
+}
+
+@test "dot-stuffed DATA lines are stored un-stuffed (RFC 5321 4.5.2)" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Subject: dots" "" \
+	    "..x" ".." "..." "a.b" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	printf 'Subject: dots\n\n.x\n.\n..\na.b\n' >"$TMP/want"
+	body_of "$(maildir_files example.org bob)" >"$TMP/got"
+	cmp "$TMP/want" "$TMP/got"
+}
+
+@test "BDAT content is stored as sent: CRLF -> LF, no dot-unstuffing (RFC 3030)" {
+	chunk='Subject: chunk\r\n\r\n..x\r\n.\r\nend\r\n'
+	n=$(printf '%b' "$chunk" | wc -c)
+	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nBDAT $n LAST\r\n$chunk""QUIT\r\n"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	printf 'Subject: chunk\n\n..x\n.\nend\n' >"$TMP/want"
+	body_of "$(maildir_files example.org bob)" >"$TMP/got"
+	cmp "$TMP/want" "$TMP/got"
+}
+
+@test "a CRLF split across two BDAT chunks is stored as one LF" {
+	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nBDAT 7\r\nS: a\r\n\rBDAT 5 LAST\r\n\nbody"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | grep -qx '250 2\.0\.0 7 octets received'
+	[ -n "$(queued_id)" ]
+	printf 'S: a\n\nbody' >"$TMP/want"
+	body_of "$(maildir_files example.org bob)" >"$TMP/got"
+	cmp "$TMP/want" "$TMP/got"
+}
+
+@test "Return-Path: carries the reverse-path as the first line" {
+	run smtp "EHLO client.test" "MAIL FROM:<Alice@Sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(head -n 1 "$(maildir_files example.org bob)")" = \
+	    "Return-Path: <Alice@Sender.test>" ]
+}
+
+@test "the null reverse-path is stored as Return-Path: <>" {
+	run smtp "EHLO client.test" "MAIL FROM:<>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Subject: bounce" "" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(head -n 1 "$(maildir_files example.org bob)")" = \
+	    "Return-Path: <>" ]
+}
+
+@test "Received: names the HELO, the host, ESMTP, the 250 id and the one recipient" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<Bob@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	id=$(queued_id)
+	[ -n "$id" ]
+	f=$(maildir_files example.org bob)
+	[ "$(sed -n 2p "$f")" = "Received: from client.test" ]
+	[ "$(sed -n 3p "$f")" = "	by mx.test (smtpd) with ESMTP id $id" ]
+	[ "$(sed -n 4p "$f")" = "	for <Bob@example.org>;" ]
+	date='^	[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [-+][0-9]{4}$'
+	[[ $(sed -n 5p "$f") =~ $date ]]
+	[ "$(sed -n 6p "$f")" = "Hello" ]
+}
+
+@test "Received: has no for clause when there are two recipients" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<carol@example.org>" \
+	    "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	id=$(queued_id)
+	[ -n "$id" ]
+	f=$(maildir_files example.org bob)
+	[ "$(sed -n 3p "$f")" = "	by mx.test (smtpd) with ESMTP id $id;" ]
+	[ "$(grep -c 'for <' "$f")" -eq 0 ]
+	[ "$(sed -n 5p "$f")" = "Hello" ]
+}
+
+@test "Received: says with SMTP after HELO, UTF8SMTP after MAIL ... SMTPUTF8" {
+	run smtp "HELO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	id=$(queued_id)
+	[ -n "$id" ]
+	[ "$(sed -n 3p "$(maildir_files example.org bob)")" = \
+	    "	by mx.test (smtpd) with SMTP id $id" ]
+	# RFC 6531 3.7.3
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test> SMTPUTF8" \
+	    "RCPT TO:<carol@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	id=$(queued_id)
+	[ -n "$id" ]
+	[ "$(sed -n 3p "$(maildir_files example.org carol)")" = \
+	    "	by mx.test (smtpd) with UTF8SMTP id $id" ]
+}
+
+@test "domain and local part are lowercased in the spool path" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<Bob@EXAMPLE.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ ! -e "$SPOOL/EXAMPLE.org" ] && [ ! -e "$SPOOL/example.org/Bob" ]
+	[ "$(find "$SPOOL" -mindepth 2 -maxdepth 2)" = "$SPOOL/example.org/bob" ]
+}
+
+@test "the same mailbox twice gets the message once" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<BOB@example.org>" \
+	    "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ "$(stat -c %h "$(maildir_files example.org bob)")" -eq 1 ]
+}
+
+@test "two addresses aliased to one mailbox get the message once" {
+	conf "alias robert bob"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<robert@example.org>" "RCPT TO:<bob@example.org>" \
+	    "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ ! -e "$SPOOL/example.org/robert" ]
+}
+
+@test "two messages in one session are two files" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "one" "." \
+	    "MAIL FROM:<alice@sender.test>" "RCPT TO:<bob@example.org>" \
+	    "DATA" "two" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ "$(queued_id | sort -u | wc -l)" -eq 2 ]
+	[ "$(count_messages example.org bob)" -eq 2 ]
+	grep -qx one $(maildir_files example.org bob)
+	grep -qx two $(maildir_files example.org bob)
+}
+
+@test "RCPT with a local part that would leave or hide in the spool is 550 5.1.3" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    'RCPT TO:<"../x"@example.org>' \
+	    'RCPT TO:<"../../escaped"@example.org>' \
+	    'RCPT TO:<"a/b"@example.org>' 'RCPT TO:<a/b@example.org>' \
+	    'RCPT TO:<".."@example.org>' 'RCPT TO:<".hidden"@example.org>' \
+	    "DATA" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "$(reply_count '550 5\.1\.3')" -eq 6 ]
+	[ "${lines[-2]}" = "503 5.5.1 Bad sequence of commands: need RCPT command" ]
+	[ -z "$(find "$SPOOL" -mindepth 1)" ]
+	[ "$(cd "$TMP" && find . -mindepth 1 | sort | tr '\n' ' ')" = \
+	    "./log ./replies ./smtpd.conf ./spool " ]
+}
+
+@test "with domain *, an address literal naming a path is 550 5.1.3" {
+	conf "domain *"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<x@[tag:../../etc]>" "RCPT TO:<x@[a/b]>" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "$(reply_count '550 5\.1\.3')" -eq 2 ]
+	[ -z "$(find "$SPOOL" -mindepth 1)" ]
+	[ "$(cd "$TMP" && find . -mindepth 1 | sort | tr '\n' ' ')" = \
+	    "./log ./replies ./smtpd.conf ./spool " ]
+}
+
+@test "a syntax error in the local part is 501, not a mailbox name" {
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<a..b@example.org>" "RCPT TO:<.a@example.org>" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "501 5.1.3 Bad recipient address syntax" ]
+	[ "${lines[10]}" = "501 5.1.3 Bad recipient address syntax" ]
+	[ -z "$(find "$SPOOL" -mindepth 1)" ]
+}
+
+@test "a stale tmp/ file (over 36 hours) is removed by the next delivery" {
+	make_maildir example.org bob
+	printf 'crashed\n' >"$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test"
+	touch -d '37 hours ago' "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ -z "$(tmp_files example.org bob)" ]
+}
+
+@test "a stale tmp/ file in a second recipient's maildir is removed too" {
+	make_maildir example.org carol
+	printf 'crashed\n' >"$SPOOL/example.org/carol/tmp/1.M1P1Q1.mx.test"
+	touch -d '37 hours ago' "$SPOOL/example.org/carol/tmp/1.M1P1Q1.mx.test"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<carol@example.org>" \
+	    "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages example.org carol)" -eq 1 ]
+	[ -z "$(tmp_files example.org carol)" ]
+}
+
+@test "a tmp/ file younger than 36 hours is left alone" {
+	make_maildir example.org bob
+	printf 'writing\n' >"$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test"
+	touch -d '35 hours ago' "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ "$(tmp_files example.org bob)" = \
+	    "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test" ]
+	[ "$(cat "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test")" = writing ]
+}
+
+@test "if one recipient's new/ cannot take the link, none gets it: 451 4.3.0" {
+	make_maildir example.org bob
+	mkdir -p "$SPOOL/example.org/carol/tmp" "$SPOOL/example.org/carol/cur"
+	: >"$SPOOL/example.org/carol/new"	# a file where new/ should be
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<carol@example.org>" \
+	    "RCPT TO:<dave@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[-2]}" = "451 4.3.0 Local error in processing, try again later" ]
+	[ -z "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ "$(count_messages example.org dave)" -eq 0 ]
+	[ -f "$SPOOL/example.org/carol/new" ] &&
+	    [ ! -s "$SPOOL/example.org/carol/new" ]
+	[ -z "$(tmp_files example.org bob)" ]
+	[ -z "$(tmp_files example.org carol)" ]
+	[ -z "$(tmp_files example.org dave)" ]
+}
+
+@test "a spool that is not a directory: greeting 421 4.3.0, nothing stored" {
+	: >"$SPOOL"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "421 4.3.0 "* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[ -f "$SPOOL" ] && [ ! -s "$SPOOL" ]
+}
+
+@test "a client gone before the end of DATA leaves nothing in new/ or tmp/" {
+	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\nSubject: cut\r\n\r\nhalf a message\r\n.x"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "354 End data with <CR><LF>.<CR><LF>" ]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ "$(count_messages example.org carol)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
+	[ -z "$(tmp_files example.org carol)" ]
+}
+
+@test "a client gone inside a BDAT chunk leaves nothing in new/ or tmp/" {
+	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nBDAT 100 LAST\r\nSubject: cut\r\n\r\nonly part"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "250 2.1.5 Ok" ]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
+}
+
+@test "a client gone between BDAT chunks leaves nothing in new/ or tmp/" {
+	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nBDAT 8\r\nS: x\r\n\r\n"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "250 2.0.0 8 octets received" ]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
+}
+
+@test "a message over max-message-size is 552 and leaves nothing stored" {
+	conf "max-message-size 100"
+	line=$(printf '%060d' 0)
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "$line" "$line" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[[ ${lines[-2]} == "552 5.3.4 "* ]]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
+}
+
+@test "a message with a bare LF is refused and leaves nothing stored" {
+	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nbare\nLF\r\n.\r\nQUIT\r\n"
+	[ "$status" -eq 0 ]
+	[[ ${lines[-2]} == "550 5.5.2 "* ]]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
+}
+
+@test "a message with a line over 1000 octets is refused and leaves nothing stored" {
+	long=$(printf '%0999d' 0)
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "ok" "$long" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[[ ${lines[-2]} == "550 5.5.6 "* ]]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
+}
