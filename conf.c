@@ -7,6 +7,12 @@
  * lists every mistake; conf_load() then fails as a whole.  A keyword that
  * takes one value and appears twice keeps the last value, as in Postfix.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -28,9 +34,10 @@ struct parser {
 	int		 errors;
 };
 
+/* A setter gets the values, NULL-terminated, and explains a refusal. */
 struct keyword {
 	const char	*name;
-	int		 nargs;
+	int		 minargs, maxargs;
 	int		(*set)(struct conf *, char **, const char **);
 };
 
@@ -44,6 +51,15 @@ static int	 kw_max_recipients(struct conf *, char **, const char **);
 static int	 kw_max_errors(struct conf *, char **, const char **);
 static int	 kw_timeout(struct conf *, char **, const char **);
 static int	 kw_data_timeout(struct conf *, char **, const char **);
+static int	 kw_listen(struct conf *, char **, const char **);
+static int	 kw_user(struct conf *, char **, const char **);
+static int	 kw_workers(struct conf *, char **, const char **);
+static int	 kw_max_sessions(struct conf *, char **, const char **);
+static int	 kw_proxy_timeout(struct conf *, char **, const char **);
+static int	 set_count(unsigned *, const char *, unsigned, unsigned,
+		    const char **);
+static int	 set_seconds(int *, const char *, const char **);
+static int	 listen_add(struct conf *, const char *, const char *, int);
 static void	 conf_error(struct parser *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 conf_defaults(struct conf *);
@@ -58,16 +74,21 @@ static int	 parse_number(const char *, uint64_t, const char *, uint64_t *);
 static void	*grow(void *, size_t, size_t);
 
 static const struct keyword keywords[] = {
-	{ "hostname",		1, kw_hostname },
-	{ "spool",		1, kw_spool },
-	{ "domain",		1, kw_domain },
-	{ "mailbox",		1, kw_mailbox },
-	{ "alias",		2, kw_alias },
-	{ "max-message-size",	1, kw_max_message_size },
-	{ "max-recipients",	1, kw_max_recipients },
-	{ "max-errors",		1, kw_max_errors },
-	{ "timeout",		1, kw_timeout },
-	{ "data-timeout",	1, kw_data_timeout },
+	{ "hostname",		1, 1, kw_hostname },
+	{ "spool",		1, 1, kw_spool },
+	{ "domain",		1, 1, kw_domain },
+	{ "mailbox",		1, 1, kw_mailbox },
+	{ "alias",		2, 2, kw_alias },
+	{ "max-message-size",	1, 1, kw_max_message_size },
+	{ "max-recipients",	1, 1, kw_max_recipients },
+	{ "max-errors",		1, 1, kw_max_errors },
+	{ "timeout",		1, 1, kw_timeout },
+	{ "data-timeout",	1, 1, kw_data_timeout },
+	{ "listen",		1, 2, kw_listen },
+	{ "user",		1, 1, kw_user },
+	{ "workers",		1, 1, kw_workers },
+	{ "max-sessions",	1, 1, kw_max_sessions },
+	{ "proxy-timeout",	1, 1, kw_proxy_timeout },
 };
 
 /*
@@ -96,9 +117,13 @@ conf_load(struct conf *c, const char *path)
 	free(buf);
 	fclose(fp);
 	/* Like Postfix's mydestination, the host's own name is the default. */
-	if (p.errors == 0 && c->domains.n == 0 &&
-	    strlist_add(&c->domains, c->hostname) == -1)
-		conf_error(&p, "out of memory");
+	if (p.errors == 0 && c->domains.n == 0)
+		strlist_add(&c->domains, c->hostname);
+	/* Every address, both families, on the SMTP port. */
+	if (p.errors == 0 && c->nlistens == 0) {
+		listen_add(c, "0.0.0.0", "25", 0);
+		listen_add(c, "::", "25", 0);
+	}
 	if (p.errors) {
 		conf_free(c);
 		return -1;
@@ -124,13 +149,17 @@ conf_defaults(struct conf *c)
 	lowercase(host);
 	c->hostname = strdup(host);
 	c->spool = strdup("/var/spool/smtpd");
-	if (c->hostname == NULL || c->spool == NULL)
+	c->user = strdup(CONF_USER);
+	if (c->hostname == NULL || c->spool == NULL || c->user == NULL)
 		fatal("strdup");
 	c->max_message_size = CONF_MAX_MESSAGE_SIZE;
 	c->max_recipients = CONF_MAX_RECIPIENTS;
 	c->max_errors = CONF_MAX_ERRORS;
 	c->timeout = CONF_TIMEOUT;
 	c->data_timeout = CONF_DATA_TIMEOUT;
+	c->workers = CONF_WORKERS;
+	c->max_sessions = CONF_MAX_SESSIONS;
+	c->proxy_timeout = CONF_PROXY_TIMEOUT;
 }
 
 /*
@@ -139,13 +168,14 @@ conf_defaults(struct conf *c)
 static void
 conf_line(struct conf *c, struct parser *p, char *line)
 {
-	char		*word[MAXWORDS + 1];
+	char		*word[MAXWORDS + 2];
 	const char	*why = NULL;
 	size_t		 i;
 	int		 n;
 
 	if ((n = split(line, word, MAXWORDS + 1)) == 0)
 		return;
+	word[n] = NULL;
 	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
 		if (strcmp(word[0], keywords[i].name) == 0)
 			break;
@@ -153,9 +183,14 @@ conf_line(struct conf *c, struct parser *p, char *line)
 		conf_error(p, "unknown keyword: %s", word[0]);
 		return;
 	}
-	if (n - 1 != keywords[i].nargs) {
-		conf_error(p, "%s takes %d value%s", word[0],
-		    keywords[i].nargs, keywords[i].nargs == 1 ? "" : "s");
+	if (n - 1 < keywords[i].minargs || n - 1 > keywords[i].maxargs) {
+		if (keywords[i].minargs == keywords[i].maxargs)
+			conf_error(p, "%s takes %d value%s", word[0],
+			    keywords[i].minargs,
+			    keywords[i].minargs == 1 ? "" : "s");
+		else
+			conf_error(p, "%s takes %d to %d values", word[0],
+			    keywords[i].minargs, keywords[i].maxargs);
 		return;
 	}
 	if (keywords[i].set(c, word + 1, &why) == -1)
@@ -272,56 +307,144 @@ kw_max_message_size(struct conf *c, char **v, const char **why)
 static int
 kw_max_recipients(struct conf *c, char **v, const char **why)
 {
-	uint64_t	 n;
-
 	/*
 	 * RFC 5321 4.5.3.1.8 asks a server to take at least 100 (the
 	 * default); a lower limit is the administrator's choice.
 	 */
-	if (parse_number(v[0], 1, "", &n) == -1 || n > 100000) {
-		*why = "expected a number from 1 to 100000";
-		return -1;
-	}
-	c->max_recipients = n;
-	return 0;
+	return set_count(&c->max_recipients, v[0], 1, 100000, why);
 }
 
 static int
 kw_max_errors(struct conf *c, char **v, const char **why)
 {
-	uint64_t	 n;
-
-	if (parse_number(v[0], 1, "", &n) == -1 || n > 10000) {
-		*why = "expected a number from 1 to 10000";
-		return -1;
-	}
-	c->max_errors = n;
-	return 0;
+	return set_count(&c->max_errors, v[0], 1, 10000, why);
 }
 
 static int
 kw_timeout(struct conf *c, char **v, const char **why)
 {
-	uint64_t	 n;
-
-	if (parse_number(v[0], 1, "smh", &n) == -1 || n > 86400) {
-		*why = "expected a time such as 300, 300s or 5m, at most 1 day";
-		return -1;
-	}
-	c->timeout = n;
-	return 0;
+	return set_seconds(&c->timeout, v[0], why);
 }
 
 static int
 kw_data_timeout(struct conf *c, char **v, const char **why)
 {
+	return set_seconds(&c->data_timeout, v[0], why);
+}
+
+static int
+kw_proxy_timeout(struct conf *c, char **v, const char **why)
+{
+	return set_seconds(&c->proxy_timeout, v[0], why);
+}
+
+static int
+kw_workers(struct conf *c, char **v, const char **why)
+{
+	return set_count(&c->workers, v[0], 1, CONF_WORKERS_MAX, why);
+}
+
+static int
+kw_max_sessions(struct conf *c, char **v, const char **why)
+{
+	return set_count(&c->max_sessions, v[0], 0, 1000000000, why);
+}
+
+static int
+kw_user(struct conf *c, char **v, const char **why)
+{
+	(void)why;
+	return replace(&c->user, v[0]);
+}
+
+/*
+ * kw_listen - "listen ADDRESS[:PORT] [proxy]": a numeric IPv4 address or
+ * an IPv6 address in brackets; the port defaults to 25, and 0 lets the
+ * kernel choose (the tests use that).
+ */
+static int
+kw_listen(struct conf *c, char **v, const char **why)
+{
+	char		 host[INET6_ADDRSTRLEN + 1];
+	const char	*port = "25", *end;
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	size_t		 n;
+	int		 v6 = v[0][0] == '[';
+
+	*why = "expected: listen ADDRESS[:PORT] [proxy]";
+	if (v[1] != NULL && strcmp(v[1], "proxy") != 0)
+		return -1;
+	end = v6 ? strchr(v[0], ']') : strchr(v[0], ':');
+	if (end == NULL && v6)
+		return -1;
+	if (end == NULL)
+		end = v[0] + strlen(v[0]);
+	n = end - v[0] - v6;
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, v[0] + v6, n);
+	host[n] = '\0';
+	end += v6;
+	if (*end == ':')
+		port = end + 1;
+	else if (*end != '\0')
+		return -1;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) != 1 ||
+	    strspn(port, "0123456789") != strlen(port) || *port == '\0' ||
+	    strlen(port) > 5 || atoi(port) > 65535) {
+		*why = "expected a numeric address (IPv6 in brackets) and port";
+		return -1;
+	}
+	return listen_add(c, host, port, v[1] != NULL);
+}
+
+static int
+listen_add(struct conf *c, const char *host, const char *port, int proxy)
+{
+	struct listen	*l;
+
+	c->listens = grow(c->listens, c->nlistens + 1, sizeof(*l));
+	l = &c->listens[c->nlistens++];
+	if ((l->host = strdup(host)) == NULL ||
+	    (l->port = strdup(port)) == NULL)
+		fatal("strdup");
+	l->proxy = proxy;
+	return 0;
+}
+
+/*
+ * set_count - a whole number from min to max.
+ */
+static int
+set_count(unsigned *dst, const char *v, unsigned min, unsigned max,
+    const char **why)
+{
+	static char	 msg[64];
 	uint64_t	 n;
 
-	if (parse_number(v[0], 1, "smh", &n) == -1 || n > 86400) {
+	if (parse_number(v, min, "", &n) == -1 || n > max) {
+		snprintf(msg, sizeof(msg), "expected a number from %u to %u",
+		    min, max);
+		*why = msg;
+		return -1;
+	}
+	*dst = n;
+	return 0;
+}
+
+/*
+ * set_seconds - a time of at most a day: 300, 300s, 5m or 1h.
+ */
+static int
+set_seconds(int *dst, const char *v, const char **why)
+{
+	uint64_t	 n;
+
+	if (parse_number(v, 1, "smh", &n) == -1 || n > 86400) {
 		*why = "expected a time such as 300, 300s or 5m, at most 1 day";
 		return -1;
 	}
-	c->data_timeout = n;
+	*dst = n;
 	return 0;
 }
 
@@ -469,6 +592,12 @@ conf_free(struct conf *c)
 
 	free(c->hostname);
 	free(c->spool);
+	free(c->user);
+	for (i = 0; i < c->nlistens; i++) {
+		free(c->listens[i].host);
+		free(c->listens[i].port);
+	}
+	free(c->listens);
 	strlist_free(&c->domains);
 	strlist_free(&c->mailboxes);
 	for (i = 0; i < c->naliases; i++) {

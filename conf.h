@@ -21,6 +21,12 @@ struct alias {
 	char		 *to;		/* the same forms */
 };
 
+struct listen {
+	char		 *host;		/* numeric: "0.0.0.0", "::1" */
+	char		 *port;
+	int		  proxy;	/* expect a PROXY v1/v2 header */
+};
+
 struct conf {
 	char		 *hostname;
 	char		 *spool;
@@ -29,10 +35,16 @@ struct conf {
 	struct alias	 *aliases;
 	size_t		  naliases;
 	uint64_t	  max_message_size;	/* octets */
-	size_t		  max_recipients;
+	unsigned	  max_recipients;
 	unsigned	  max_errors;
 	int		  timeout;		/* seconds, per command */
 	int		  data_timeout;		/* seconds, per read in DATA/BDAT */
+	int		  proxy_timeout;	/* seconds for the PROXY header */
+	struct listen	 *listens;
+	size_t		  nlistens;
+	char		 *user;
+	unsigned	  workers;
+	unsigned	  max_sessions;		/* per worker; 0: no limit */
 };
 
 #define CONF_MAX_MESSAGE_SIZE	(35ULL * 1024 * 1024)
@@ -40,6 +52,11 @@ struct conf {
 #define CONF_MAX_ERRORS		20
 #define CONF_TIMEOUT		300
 #define CONF_DATA_TIMEOUT	300
+#define CONF_PROXY_TIMEOUT	5
+#define CONF_USER		"smtpd"
+#define CONF_WORKERS		16
+#define CONF_WORKERS_MAX	1024
+#define CONF_MAX_SESSIONS	100
 
 int	 conf_load(struct conf *, const char *path);
 void	 conf_free(struct conf *);
