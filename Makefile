@@ -12,8 +12,8 @@ STD	= -std=c11 -D_POSIX_C_SOURCE=200809L \
 	  -DSMTPD_CONF=\"$(SYSCONFDIR)/smtpd.conf\"
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
-SRCS	= smtpd.c session.c store.c conf.c log.c
-HDRS	= session.h store.h conf.h log.h
+SRCS	= smtpd.c session.c store.c conf.c log.c proxy.c
+HDRS	= session.h store.h conf.h log.h proxy.h
 
 all: smtpd
 

@@ -92,8 +92,14 @@ enum io {
 	IO_OK,
 	IO_LONG,		/* line over the limit, discarded */
 	IO_EOF,			/* client closed, or a read/write error */
-	IO_TIMEOUT
+	IO_TIMEOUT,
+	IO_STOP			/* the process is asked to stop */
 };
+
+/* What fill() returns besides a count of octets. */
+#define FILL_EOF	0
+#define FILL_TIMEOUT	(-2)
+#define FILL_STOP	(-3)
 
 struct rcpt {
 	char		 addr[PATH_MAX_LEN];	/* as given, for Received: */
@@ -128,6 +134,7 @@ struct session {
 	int			 in, out;
 	const struct conf	*conf;
 	struct store		*store;
+	volatile sig_atomic_t	*stop;
 	char			 peer[64];	/* "" when unknown */
 	char			 id[24];
 	enum state		 state;
@@ -199,7 +206,7 @@ static void	 vreply(struct session *, int, int, const char *,
 static void	 die(struct session *, const char *, const char *);
 static void	 err_store(struct session *, int);
 static int	 flush(struct session *);
-static int	 fill(struct session *, int);
+static int	 fill(struct session *, int, int);
 static enum io	 read_line(struct session *, size_t *);
 static void	 dispatch(struct session *, char *, size_t);
 static void	 enter(struct session *, enum state);
@@ -254,7 +261,7 @@ static const struct param mail_params[] = {
  */
 void
 session_run(int in, int out, const char *peer, const struct conf *conf,
-    struct store *store)
+    struct store *store, volatile sig_atomic_t *stop)
 {
 	static unsigned	 serial;
 	struct session	*s;
@@ -269,6 +276,7 @@ session_run(int in, int out, const char *peer, const struct conf *conf,
 	s->out = out;
 	s->conf = conf;
 	s->store = store;
+	s->stop = stop;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "");
 	snprintf(s->id, sizeof(s->id), "%08llx%04x",
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
@@ -287,7 +295,9 @@ session_run(int in, int out, const char *peer, const struct conf *conf,
 		r = read_line(s, &len);
 		if (r == IO_EOF)
 			break;
-		if (r == IO_TIMEOUT)
+		if (r == IO_STOP)
+			die(s, ES_SHUTDOWN, "Service shutting down");
+		else if (r == IO_TIMEOUT)
 			die(s, ES_TIMEOUT, "Timeout waiting for a command");
 		else if (r == IO_LONG)
 			reply(s, 500, ES_LONG_LINE, "Line too long (max %d)",
@@ -687,8 +697,8 @@ data_read(struct session *s, int *bad_eol, int *long_line)
 
 	for (;;) {
 		if (s->ipos == s->ilen) {
-			if ((r = fill(s, s->conf->data_timeout)) <= 0)
-				return r == -2 ? IO_TIMEOUT : IO_EOF;
+			if ((r = fill(s, s->conf->data_timeout, 0)) <= 0)
+				return r == FILL_TIMEOUT ? IO_TIMEOUT : IO_EOF;
 		}
 		n = s->ilen - s->ipos;
 		if (n > sizeof(out) / 2)
@@ -823,8 +833,8 @@ chunk_read(struct session *s, uint64_t len, int keep)
 
 	while (len > 0) {
 		if (s->ipos == s->ilen &&
-		    (r = fill(s, s->conf->data_timeout)) <= 0)
-			return r == -2 ? IO_TIMEOUT : IO_EOF;
+		    (r = fill(s, s->conf->data_timeout, 0)) <= 0)
+			return r == FILL_TIMEOUT ? IO_TIMEOUT : IO_EOF;
 		n = s->ilen - s->ipos;
 		if (n > len)
 			n = len;
@@ -1361,29 +1371,32 @@ flush(struct session *s)
 /*
  * fill - the input is used up: flush replies (this is where a pipelined
  * batch gets its answers), then wait up to timeout seconds for more.
- * Returns the octets read, 0 at EOF or error, -2 on timeout.
+ * Returns the octets read, FILL_EOF at EOF or error, FILL_TIMEOUT, or,
+ * between commands (cmd set), FILL_STOP once the stop flag is up.
  */
 static int
-fill(struct session *s, int timeout)
+fill(struct session *s, int timeout, int cmd)
 {
 	struct pollfd	 pfd = { s->in, POLLIN, 0 };
 	ssize_t		 n;
 	int		 r;
 
 	if (flush(s) == -1)
-		return 0;
+		return FILL_EOF;
 	s->ipos = s->ilen = 0;
 	for (;;) {
+		if (cmd && s->stop != NULL && *s->stop)
+			return FILL_STOP;
 		r = poll(&pfd, 1, timeout * 1000);
 		if (r == 0)
-			return -2;
+			return FILL_TIMEOUT;
 		if (r == -1 && errno == EINTR)
 			continue;
 		n = r == -1 ? -1 : read(s->in, s->ibuf, sizeof(s->ibuf));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return 0;
+			return FILL_EOF;
 		s->ilen = n;
 		return n;
 	}
@@ -1415,8 +1428,9 @@ read_line(struct session *s, size_t *lenp)
 		s->ipos += take;
 		if (lf != NULL)
 			break;
-		if ((r = fill(s, s->conf->timeout)) <= 0)
-			return r == -2 ? IO_TIMEOUT : IO_EOF;
+		if ((r = fill(s, s->conf->timeout, 1)) <= 0)
+			return r == FILL_TIMEOUT ? IO_TIMEOUT :
+			    r == FILL_STOP ? IO_STOP : IO_EOF;
 	}
 	if (toolong) {
 		s->line[0] = '\0';

@@ -1,30 +1,56 @@
 /*
- * smtpd.c - the process: options, configuration, the way of running.
+ * smtpd.c - the process: options, configuration, sockets, privileges,
+ * the master and its workers.
  *
- * The mode is chosen once, here, and every mode ends in session_run():
+ * The mode is chosen once, in main(), and every mode ends in
+ * session_run():
  *
  *	smtpd -i	one session on fds 0 and 1 (inetd "nowait", or
  *			systemd-socket-activate --inetd -a)
+ *	LISTEN_FDS	systemd socket activation: listening sockets feed
+ *			the pool (Accept=no); a connected one is served
+ *			once, as in -i (Accept=yes)
+ *	smtpd		bind every "listen" address and run the pool
  *	smtpd -n	check the configuration and exit
+ *
+ * The pool is classic pre-forking: the master binds, opens the spool,
+ * drops privileges and forks "workers" processes.  Each worker waits in
+ * poll()/accept() on the listening sockets, runs one session at a time,
+ * and exits after max-sessions of them.  The master only supervises: it
+ * replaces a worker that exits, slows down when workers die as soon as
+ * they start (a broken setup must not become a fork loop), reloads on
+ * SIGHUP and stops the pool on SIGTERM.
  *
  * Under inetd fds 0, 1 and 2 are all the client's socket, so in -i mode
  * logs go to syslog unless -d asks for stderr.
  */
+#define _DEFAULT_SOURCE		/* setgroups(): not POSIX, but everywhere */
+
 #include <sys/types.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
+#include "proxy.h"
 #include "session.h"
 #include "store.h"
 
@@ -32,9 +58,65 @@
 #define SMTPD_CONF	"/etc/smtpd.conf"
 #endif
 
+#define LISTEN_FDS_START	3	/* sd_listen_fds(3) */
+#define BACKLOG			128
+#define GRACE_SECONDS		10	/* for sessions to end on SIGTERM */
+#define QUICK_DEATH		1	/* seconds: died "at start" */
+#define BACKOFF_MAX		32	/* seconds between respawns, at worst */
+
+struct listener {
+	int		 fd;
+	int		 proxy;
+	char		 name[INET6_ADDRSTRLEN + 16];	/* [addr]:port */
+};
+
+struct worker {
+	pid_t		 pid;
+	time_t		 started;
+	unsigned	 generation;
+};
+
+struct daemon {
+	struct conf	 conf;
+	char		 path[PATH_MAX];	/* absolute: we chdir("/") */
+	struct listener	*l;
+	size_t		 nl;
+	struct store	*store;
+	struct worker	*w;
+	size_t		 nw;
+	unsigned	 generation;		/* bumped by each reload */
+	unsigned	 backoff;		/* seconds; 0 when healthy */
+	time_t		 next_spawn;
+};
+
+static volatile sig_atomic_t	 got_term, got_hup, got_chld;
+
 static void	 usage(void) __attribute__((noreturn));
+static void	 on_signal(int);
+static void	 catch_signals(void);
 static const char *peer_name(int, char *, size_t);
-static int	 run_inetd(const struct conf *);
+static int	 serve_one(struct conf *, int);
+static int	 activated_fds(void);
+static int	 adopt_fds(struct daemon *, int, int *);
+static int	 bind_all(struct daemon *);
+static int	 bind_one(struct daemon *, const struct listen *);
+static void	 listener_add(struct daemon *, int, int, const char *);
+static int	 sockaddr_match(const struct listen *, int);
+static int	 open_spool(struct conf *, const struct passwd *,
+		    struct store **);
+static void	 drop_privileges(const struct passwd *);
+static const struct passwd *lookup_user(const struct conf *);
+static void	 detach(void);
+static int	 run_daemon(struct daemon *, int);
+static void	 master(struct daemon *);
+static void	 spawn_missing(struct daemon *, struct timespec *);
+static void	 reap(struct daemon *);
+static void	 reload(struct daemon *);
+static void	 stop_pool(struct daemon *);
+static void	 worker_main(struct daemon *) __attribute__((noreturn));
+static int	 accept_one(struct daemon *, struct listener **,
+		    const sigset_t *);
+static void	 serve_conn(struct daemon *, struct listener *, int);
 
 /*
  * usage - exactly the SYNOPSIS of smtpd(8).
@@ -49,9 +131,10 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct conf	 conf;
+	struct daemon	 d;
 	const char	*path = SMTPD_CONF;
-	int		 ch, dflag = 0, iflag = 0, nflag = 0, vflag = 0;
+	int		 ch, dflag = 0, iflag = 0, nflag = 0, vflag = 0, n, fd;
+	int		 rc;
 
 	while ((ch = getopt(argc, argv, "df:inv")) != -1) {
 		switch (ch) {
@@ -66,42 +149,632 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
-	/* -n is for a person at a terminal: errors go where they look. */
-	log_init("smtpd", dflag || nflag, vflag);
+	/*
+	 * -n is for a person at a terminal, and so is a daemon that has
+	 * not detached yet: its errors go where they look.
+	 */
+	log_init("smtpd", dflag || nflag || !iflag, vflag);
 	umask(077);
-	if (conf_load(&conf, path) == -1)
+	memset(&d, 0, sizeof(d));
+	if (realpath(path, d.path) == NULL)
+		snprintf(d.path, sizeof(d.path), "%s", path);
+	if (conf_load(&d.conf, d.path) == -1)
 		return 1;
 	if (nflag) {
 		fprintf(stderr, "configuration OK\n");
-		conf_free(&conf);
+		conf_free(&d.conf);
 		return 0;
 	}
 	/* A client that hangs up must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
-	if (iflag) {
-		ch = run_inetd(&conf);
-		conf_free(&conf);
-		return ch;
-	}
-	log_warnx("daemon mode is not built yet: run smtpd -i from inetd "
-	    "or systemd-socket-activate --inetd -a");
-	conf_free(&conf);
-	return 1;
+	n = activated_fds();
+	if (iflag)
+		rc = serve_one(&d.conf, 0);
+	else if (n > 0 && adopt_fds(&d, n, &fd) == 1)
+		rc = serve_one(&d.conf, fd);	/* Accept=yes */
+	else if (n > 0 || bind_all(&d) == 0)
+		rc = run_daemon(&d, dflag);
+	else
+		rc = 1;
+	conf_free(&d.conf);
+	return rc;
 }
 
 /*
- * run_inetd - one session on standard input and output.
+ * serve_one - one session on fd (fd 0 reads, fd 1 writes in -i mode),
+ * as an unprivileged user if started as root.
  */
 static int
-run_inetd(const struct conf *conf)
+serve_one(struct conf *conf, int fd)
 {
-	struct store	*st;
-	char		 peer[64];
+	const struct passwd	*pw = NULL;
+	struct store		*st;
+	char			 peer[INET6_ADDRSTRLEN];
 
-	st = store_open(conf->spool, conf->hostname);
-	session_run(0, 1, peer_name(0, peer, sizeof(peer)), conf, st);
+	if (geteuid() == 0 && (pw = lookup_user(conf)) == NULL)
+		return 1;
+	open_spool(conf, pw, &st);
+	if (pw != NULL)
+		drop_privileges(pw);
+	session_run(fd, fd == 0 ? 1 : fd, peer_name(fd, peer, sizeof(peer)),
+	    conf, st, NULL);
 	store_close(st);
 	return 0;
+}
+
+/*
+ * activated_fds - how many sockets systemd passed us (sd_listen_fds(3)
+ * without libsystemd).  The variables are removed so that nothing we
+ * start believes they are for it.
+ */
+static int
+activated_fds(void)
+{
+	const char	*pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long		 n;
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != getpid())
+		return 0;
+	n = strtol(fds, NULL, 10);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return n > 0 && n < 1024 ? (int)n : 0;
+}
+
+/*
+ * adopt_fds - take the passed sockets.  Returns 1 with *conn set when
+ * one is a connection (Accept=yes: serve it once), else 0 with the
+ * listening ones in d->l.  A listener whose address matches a "listen
+ * ... proxy" line expects PROXY headers.
+ */
+static int
+adopt_fds(struct daemon *d, int n, int *conn)
+{
+	socklen_t	 len;
+	size_t		 i;
+	int		 fd, listening, proxy;
+
+	for (fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + n; fd++) {
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		len = sizeof(listening);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+		    &len) == -1 || !listening) {
+			*conn = fd;
+			return 1;
+		}
+		for (proxy = 0, i = 0; i < d->conf.nlistens; i++)
+			if (d->conf.listens[i].proxy &&
+			    sockaddr_match(&d->conf.listens[i], fd))
+				proxy = 1;
+		listener_add(d, fd, proxy, "activated");
+	}
+	return 0;
+}
+
+/*
+ * bind_all - a listening socket for every "listen" line.
+ */
+static int
+bind_all(struct daemon *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->conf.nlistens; i++)
+		if (bind_one(d, &d->conf.listens[i]) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+bind_one(struct daemon *d, const struct listen *l)
+{
+	struct addrinfo	 hints, *ai;
+	int		 fd, on = 1, err;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((err = getaddrinfo(l->host, l->port, &hints, &ai)) != 0) {
+		log_warnx("listen %s port %s: %s", l->host, l->port,
+		    gai_strerror(err));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd != -1 && ai->ai_family == AF_INET6)
+		/* [::] is IPv6 only; 0.0.0.0 is a listen line of its own. */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, BACKLOG) == -1) {
+		log_warn("listen %s port %s", l->host, l->port);
+		freeaddrinfo(ai);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	listener_add(d, fd, l->proxy, NULL);
+	return 0;
+}
+
+/*
+ * listener_add - remember a listening socket; it is non-blocking so
+ * that a worker that loses the race for a connection to another worker
+ * goes back to poll() instead of sleeping in accept().
+ */
+static void
+listener_add(struct daemon *d, int fd, int proxy, const char *how)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct listener		*l;
+	char			 host[INET6_ADDRSTRLEN], port[8];
+
+	if ((l = realloc(d->l, (d->nl + 1) * sizeof(*l))) == NULL)
+		fatal("realloc");
+	d->l = l;
+	l += d->nl++;
+	l->fd = fd;
+	l->proxy = proxy;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(l->name, sizeof(l->name), "fd%d", fd);
+	else
+		snprintf(l->name, sizeof(l->name), "%s%s%s:%s",
+		    strchr(host, ':') ? "[" : "", host,
+		    strchr(host, ':') ? "]" : "", port);
+	log_info("event=listen addr=%s%s%s%s", l->name,
+	    proxy ? " proxy" : "", how ? " from=" : "", how ? how : "");
+}
+
+/*
+ * sockaddr_match - is fd bound to the address of this listen line?
+ */
+static int
+sockaddr_match(const struct listen *l, int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	char			 host[INET6_ADDRSTRLEN], port[8];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return 0;
+	return strcmp(host, l->host) == 0 && strcmp(port, l->port) == 0;
+}
+
+/*
+ * lookup_user - the unprivileged user; NULL, with the reason logged,
+ * when it does not exist or is root.
+ */
+static const struct passwd *
+lookup_user(const struct conf *conf)
+{
+	const struct passwd	*pw;
+
+	errno = 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		log_warnx("user %s does not exist: refusing to run as root "
+		    "(create it, or set \"user\" in the configuration)",
+		    conf->user);
+		return NULL;
+	}
+	if (pw->pw_uid == 0) {
+		log_warnx("user %s is root: refusing to run as root",
+		    conf->user);
+		return NULL;
+	}
+	return pw;
+}
+
+/*
+ * open_spool - open the spool; when we are root, a spool we had to
+ * create is handed to the user, since it is the user who writes there.
+ * On failure *st is NULL and sessions answer 421 4.3.0.
+ */
+static int
+open_spool(struct conf *conf, const struct passwd *pw, struct store **st)
+{
+	struct stat	 sb;
+	int		 created = stat(conf->spool, &sb) == -1 && errno == ENOENT;
+
+	if ((*st = store_open(conf->spool, conf->hostname)) == NULL)
+		return -1;
+	if (pw != NULL && created &&
+	    chown(conf->spool, pw->pw_uid, pw->pw_gid) == -1)
+		log_warn("chown %s", conf->spool);
+	if (pw != NULL && stat(conf->spool, &sb) == 0 &&
+	    sb.st_uid != pw->pw_uid)
+		log_warnx("spool %s belongs to uid %u, not to user %s: "
+		    "deliveries will fail", conf->spool, (unsigned)sb.st_uid,
+		    pw->pw_name);
+	return 0;
+}
+
+/*
+ * drop_privileges - become the user for good: groups, gid, uid, in
+ * that order, then make sure root cannot be had back.  POSIX setgid()
+ * and setuid() set the real, effective and saved ids when run as root.
+ */
+static void
+drop_privileges(const struct passwd *pw)
+{
+	gid_t	 gid = pw->pw_gid;
+	uid_t	 uid = pw->pw_uid;
+
+	if (setgroups(1, &gid) == -1)
+		fatal("setgroups");
+	if (setgid(gid) == -1)
+		fatal("setgid %u", (unsigned)gid);
+	if (setuid(uid) == -1)
+		fatal("setuid %u", (unsigned)uid);
+	if (setuid(0) != -1 || geteuid() == 0 || getuid() == 0 ||
+	    getegid() != gid)
+		fatalx("could not drop privileges to %s", pw->pw_name);
+}
+
+/*
+ * detach - become a daemon: no terminal, no working directory held.
+ */
+static void
+detach(void)
+{
+	int	 fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+/*
+ * run_daemon - sockets are open: spool, privileges, then the pool.
+ */
+static int
+run_daemon(struct daemon *d, int foreground)
+{
+	const struct passwd	*pw = NULL;
+
+	if (d->nl == 0) {
+		log_warnx("no socket to listen on");
+		return 1;
+	}
+	if (geteuid() == 0 && (pw = lookup_user(&d->conf)) == NULL)
+		return 1;
+	if (open_spool(&d->conf, pw, &d->store) == -1)
+		return 1;
+	if (pw != NULL)
+		drop_privileges(pw);
+	if (!foreground) {
+		log_init("smtpd", 0, log_verbose());
+		detach();
+	}
+	log_info("event=start pid=%ld workers=%u user=%s", (long)getpid(),
+	    d->conf.workers, pw ? pw->pw_name : "(unchanged)");
+	master(d);
+	store_close(d->store);
+	free(d->l);
+	free(d->w);
+	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		got_term = 1;
+		break;
+	case SIGHUP:
+		got_hup = 1;
+		break;
+	case SIGCHLD:
+		got_chld = 1;
+		break;
+	}
+}
+
+/*
+ * catch_signals - the handlers only set flags.  No SA_RESTART: a
+ * blocking call must return EINTR so that its caller looks at them.
+ */
+static void
+catch_signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
+/*
+ * master - keep the pool full until SIGTERM.  Signals stay blocked
+ * except inside pselect(), so none can slip in between a check of the
+ * flags and the wait.
+ */
+static void
+master(struct daemon *d)
+{
+	struct timespec	 ts, *tsp;
+	sigset_t	 block, orig;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	catch_signals();
+	for (;;) {
+		got_chld = 0;
+		reap(d);
+		if (got_term)
+			break;
+		if (got_hup) {
+			got_hup = 0;
+			reload(d);
+		}
+		tsp = NULL;
+		spawn_missing(d, &ts);
+		if (ts.tv_sec > 0)
+			tsp = &ts;
+		if (pselect(0, NULL, NULL, NULL, tsp, &orig) == -1 &&
+		    errno != EINTR)
+			fatal("pselect");
+	}
+	stop_pool(d);
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+}
+
+/*
+ * spawn_missing - fork workers of the current generation up to the pool
+ * size.  While throttled, *ts says how long to wait before trying again.
+ */
+static void
+spawn_missing(struct daemon *d, struct timespec *ts)
+{
+	struct worker	*w;
+	size_t		 i, have = 0;
+	time_t		 now = time(NULL);
+	pid_t		 pid;
+
+	ts->tv_sec = ts->tv_nsec = 0;
+	for (i = 0; i < d->nw; i++)
+		have += d->w[i].generation == d->generation;
+	for (; have < d->conf.workers; have++) {
+		if (now < d->next_spawn) {
+			ts->tv_sec = d->next_spawn - now;
+			return;
+		}
+		if ((w = realloc(d->w, (d->nw + 1) * sizeof(*w))) == NULL) {
+			log_warn("realloc");
+			return;
+		}
+		d->w = w;
+		if ((pid = fork()) == -1) {
+			log_warn("fork");
+			d->next_spawn = now + 1;
+			ts->tv_sec = 1;
+			return;
+		}
+		if (pid == 0)
+			worker_main(d);
+		w[d->nw].pid = pid;
+		w[d->nw].started = now;
+		w[d->nw].generation = d->generation;
+		d->nw++;
+	}
+}
+
+/*
+ * reap - collect every worker that has exited.  One that died within a
+ * second of starting doubles the pause before the next fork (up to
+ * BACKOFF_MAX); one that lived longer clears it.
+ */
+static void
+reap(struct daemon *d)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+	pid_t	 pid;
+	int	 status, failed;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < d->nw && d->w[i].pid != pid; i++)
+			;
+		if (i == d->nw)
+			continue;
+		failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		log_info("event=worker-exit pid=%ld %s=%d", (long)pid,
+		    WIFSIGNALED(status) ? "signal" : "status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) :
+		    WEXITSTATUS(status));
+		if (failed && now - d->w[i].started < QUICK_DEATH) {
+			d->backoff = d->backoff ? d->backoff * 2 : 1;
+			if (d->backoff > BACKOFF_MAX)
+				d->backoff = BACKOFF_MAX;
+			d->next_spawn = now + d->backoff;
+			log_warnx("event=throttle pid=%ld died at start; next "
+			    "worker in %us", (long)pid, d->backoff);
+		} else
+			d->backoff = 0;
+		d->w[i] = d->w[--d->nw];
+	}
+}
+
+/*
+ * reload - SIGHUP: read the file again.  A file with errors changes
+ * nothing.  Otherwise the workers are told to finish their session and
+ * exit, and new ones start with the new configuration.  Sockets, spool
+ * and user are set up before privileges are dropped: changing them
+ * takes a restart.
+ */
+static void
+reload(struct daemon *d)
+{
+	struct conf	 nc;
+	size_t		 i;
+
+	if (conf_load(&nc, d->path) == -1) {
+		log_warnx("event=reload-failed file=%s: keeping the running "
+		    "configuration", d->path);
+		return;
+	}
+	if (strcmp(nc.spool, d->conf.spool) != 0 ||
+	    strcmp(nc.user, d->conf.user) != 0)
+		log_warnx("spool and user changes take a restart");
+	conf_free(&d->conf);
+	d->conf = nc;
+	d->generation++;
+	d->backoff = 0;
+	d->next_spawn = 0;
+	for (i = 0; i < d->nw; i++)
+		kill(d->w[i].pid, SIGHUP);
+	log_info("event=reload file=%s workers=%u", d->path, d->conf.workers);
+}
+
+/*
+ * stop_pool - SIGTERM every worker; sessions get GRACE_SECONDS to
+ * finish the message they are receiving, then SIGKILL.  Returns when no
+ * worker is left.
+ */
+static void
+stop_pool(struct daemon *d)
+{
+	struct timespec	 ts = { 1, 0 };
+	sigset_t	 none;
+	time_t		 deadline = time(NULL) + GRACE_SECONDS;
+	size_t		 i;
+
+	log_info("event=stop workers=%zu", d->nw);
+	for (i = 0; i < d->nw; i++)
+		kill(d->w[i].pid, SIGTERM);
+	sigemptyset(&none);
+	while (d->nw > 0 && time(NULL) < deadline) {
+		reap(d);
+		if (d->nw > 0)
+			pselect(0, NULL, NULL, NULL, &ts, &none);
+	}
+	for (i = 0; i < d->nw; i++) {
+		log_warnx("event=kill pid=%ld after %ds", (long)d->w[i].pid,
+		    GRACE_SECONDS);
+		kill(d->w[i].pid, SIGKILL);
+		waitpid(d->w[i].pid, NULL, 0);
+	}
+	d->nw = 0;
+}
+
+/*
+ * worker_main - accept, serve, close, until max-sessions, SIGHUP (after
+ * the session in progress) or SIGTERM.  Signals stay blocked (as the
+ * master left them) but while waiting for a connection and during a
+ * session, where they must interrupt the wait.
+ */
+static void
+worker_main(struct daemon *d)
+{
+	struct listener	*l;
+	sigset_t	 none, blocked;
+	unsigned	 served = 0;
+	int		 fd;
+
+	got_term = got_hup = got_chld = 0;
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	free(d->w);
+	d->w = NULL;
+	d->nw = 0;
+	while (!got_term && !got_hup &&
+	    (d->conf.max_sessions == 0 || served < d->conf.max_sessions)) {
+		if ((fd = accept_one(d, &l, &none)) == -1)
+			continue;
+		sigprocmask(SIG_SETMASK, &none, &blocked);
+		serve_conn(d, l, fd);
+		sigprocmask(SIG_SETMASK, &blocked, NULL);
+		close(fd);
+		served++;
+	}
+	_exit(0);
+}
+
+/*
+ * serve_conn - the PROXY header if the listener expects one, then the
+ * session.  A refused header closes the connection without a greeting.
+ */
+static void
+serve_conn(struct daemon *d, struct listener *l, int fd)
+{
+	char	 peer[INET6_ADDRSTRLEN];
+	int	 r = PROXY_LOCAL;
+
+	if (l->proxy &&
+	    (r = proxy_read(fd, d->conf.proxy_timeout, peer, sizeof(peer))) ==
+	    -1)
+		return;
+	session_run(fd, fd, r == PROXY_ADDRESS ? peer :
+	    peer_name(fd, peer, sizeof(peer)), &d->conf, d->store, &got_term);
+}
+
+/*
+ * accept_one - wait, with signals let in, for a connection on any
+ * listener.  -1 when a signal came or another worker took the
+ * connection first.
+ */
+static int
+accept_one(struct daemon *d, struct listener **lp, const sigset_t *mask)
+{
+	fd_set	 rfd;
+	size_t	 i;
+	int	 fd, max = -1, flags;
+
+	FD_ZERO(&rfd);
+	for (i = 0; i < d->nl; i++) {
+		FD_SET(d->l[i].fd, &rfd);
+		if (d->l[i].fd > max)
+			max = d->l[i].fd;
+	}
+	if (pselect(max + 1, &rfd, NULL, NULL, NULL, mask) <= 0)
+		return -1;
+	for (i = 0; i < d->nl; i++) {
+		if (!FD_ISSET(d->l[i].fd, &rfd))
+			continue;
+		if ((fd = accept(d->l[i].fd, NULL, NULL)) == -1)
+			continue;	/* EAGAIN: another worker got it */
+		/* Whether O_NONBLOCK is inherited is not portable. */
+		flags = fcntl(fd, F_GETFL);
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		*lp = &d->l[i];
+		return fd;
+	}
+	return -1;
 }
 
 /*

@@ -138,7 +138,9 @@ not_delivered() {
 	run smtp "QUIT"
 	[ "$status" -ne 0 ]
 	[ -z "$output" ]
-	grep -q "^$CONF:4: max-recipients: " "$LOG"
+	# The session may run from a copy of $CONF (see run_conf): the line
+	# number is the test's own either way.
+	grep -q "^.*\.conf:4: max-recipients: " "$LOG"
 }
 
 @test "a keyword that takes one value and appears twice keeps the last value" {

@@ -267,7 +267,7 @@ setup() {
 	command -v strace >/dev/null || skip "strace is not installed"
 	printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nNOOP\r\nQUIT\r\n' |
 	    ASAN_OPTIONS=detect_leaks=0 \
-	    strace -o "$TMP/trace" -e trace=write "$SMTPD" -i -f "$CONF" \
+	    strace -o "$TMP/trace" -e trace=write "$SMTPD" -i -f "$(run_conf)" \
 	    >"$TMP/out" 2>/dev/null
 	# One write for the greeting (before the first read), one for the
 	# whole batch.
@@ -283,7 +283,7 @@ setup() {
 	  printf '.\r\nQUIT\r\n'; } >"$TMP/in"
 	# LeakSanitizer cannot run under ptrace; other tests check leaks.
 	ASAN_OPTIONS=detect_leaks=0 \
-	    strace -o "$TMP/trace" -e trace=read "$SMTPD" -i -f "$CONF" \
+	    strace -o "$TMP/trace" -e trace=read "$SMTPD" -i -f "$(run_conf)" \
 	    <"$TMP/in" >/dev/null 2>&1
 	[ "$(grep -c '^read(0,' "$TMP/trace")" -lt 10 ]
 	[ "$(count_messages example.org u)" -eq 1 ]
@@ -442,16 +442,18 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 
 @test "no command within the timeout: 421 4.4.2 and close" {
 	conf "timeout 1"
+	export RUNCONF=$(run_conf)
 	run bash -c '{ printf "EHLO c\r\n"; sleep 4; printf "NOOP\r\n"; } |
-	    "$SMTPD" -i -f "$CONF" | tr -d "\r"'
+	    "$SMTPD" -i -f "$RUNCONF" | tr -d "\r"'
 	[[ "$output" == *"421 4.4.2 mx.test Timeout waiting for a command"* ]]
 	[[ "$output" != *"250 2.0.0 Ok"* ]]
 }
 
 @test "no data within the data timeout: 421 4.4.2, nothing stored" {
 	conf "data-timeout 1"
+	export RUNCONF=$(run_conf)
 	run bash -c '{ printf "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\npart"; sleep 4; printf "\r\n.\r\n"; } |
-	    "$SMTPD" -i -f "$CONF" | tr -d "\r"'
+	    "$SMTPD" -i -f "$RUNCONF" | tr -d "\r"'
 	[[ "$output" == *"421 4.4.2 "* ]]
 	[ -z "$(maildir_files example.org u)" ]
 	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]

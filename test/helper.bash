@@ -27,6 +27,21 @@ smtpd_setup() {
 	    "$SPOOL" >"$CONF"
 }
 
+# run_conf - the configuration a session runs with: the test's own, and,
+# when the tests run as root, "user nobody", since smtpd never runs a
+# session as root.  nobody must then own what a test built in the spool.
+# $CONF itself is left as the test wrote it (some tests count its lines).
+run_conf() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$CONF"
+		return
+	fi
+	# Outside $TMP, which some tests list file by file.
+	{ cat "$CONF"; echo "user nobody"; } >"$BATS_FILE_TMPDIR/run.conf"
+	[ ! -e "$SPOOL" ] || chown -R nobody: "$SPOOL"
+	echo "$BATS_FILE_TMPDIR/run.conf"
+}
+
 conf() {
 	printf '%s\n' "$@" >>"$CONF"
 }
@@ -34,8 +49,9 @@ conf() {
 # smtpd_pipe - run smtpd -i on stdin; replies on stdout without CR.
 # The status is smtpd's own, so a crash or a sanitizer report fails.
 smtpd_pipe() {
-	local rc
-	"$SMTPD" -i -d -f "$CONF" 2>>"$LOG" >"$TMP/replies"
+	local rc conf
+	conf=$(run_conf)
+	"$SMTPD" -i -d -f "$conf" 2>>"$LOG" >"$TMP/replies"
 	rc=$?
 	tr -d '\r' <"$TMP/replies"
 	return $rc
@@ -70,4 +86,76 @@ body_of() {
 # reply_count CODE - how many replies in $output start with CODE.
 reply_count() {
 	printf '%s\n' "$output" | grep -c "^$1[ -]" || true
+}
+
+# --- daemon mode over loopback TCP ------------------------------------------
+#
+#   daemon_start          smtpd -d with the test's config plus "listen
+#                         127.0.0.1:0" (the kernel picks the port); sets
+#                         DPID (the master) and PORT
+#   daemon_stop           SIGTERM, and wait (bounded) for the master to exit
+#   smtp_tcp LINE...      one connection: send the lines, read the replies
+#                         until the server closes (at most 10 s)
+#   free_port             a loopback port nobody listens on, for tools that
+#                         must be told a port (systemd-socket-activate)
+
+daemon_start() {
+	local i conf
+	grep -q '^listen ' "$CONF" || echo "listen 127.0.0.1:0" >>"$CONF"
+	conf=$(run_conf)
+	"$SMTPD" -d -f "$conf" >>"$LOG" 2>&1 &
+	DPID=$!
+	for i in $(seq 1 100); do
+		grep -q 'event=start' "$LOG" && break
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	PORT=$(sed -n 's/.*event=listen addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$LOG" | head -n 1)
+	[ -n "$PORT" ]
+}
+
+daemon_stop() {
+	local i
+	[ -n "${DPID:-}" ] || return 0
+	kill -TERM "$DPID" 2>/dev/null
+	for i in $(seq 1 150); do
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+
+# daemon_teardown - for teardown(): nothing may outlive a test.
+daemon_teardown() {
+	if [ -n "${DPID:-}" ]; then
+		pkill -KILL -P "$DPID" 2>/dev/null
+		kill -KILL "$DPID" 2>/dev/null
+		wait "$DPID" 2>/dev/null
+		DPID=
+	fi
+	return 0
+}
+
+# workers_of PID - the pids of the master's children, one a line.
+workers_of() {
+	pgrep -P "$1" || true
+}
+
+smtp_tcp() {
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	printf '%s\r\n' "$@" >&"$fd"
+	timeout 10 cat <&"$fd" | tr -d '\r'
+	exec {fd}>&-
+}
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+	done
+	echo "$p"
 }

@@ -110,7 +110,7 @@ make_maildir() {
 	# LeakSanitizer cannot run under ptrace; the other tests cover it.
 	run env ASAN_OPTIONS=detect_leaks=0 strace -o "$TMP/trace" -s 4096 \
 	    -e trace=openat,fsync,linkat,unlinkat,write \
-	    "$SMTPD" -i -d -f "$CONF" <"$TMP/in"
+	    "$SMTPD" -i -d -f "$(run_conf)" <"$TMP/in"
 	[ "$status" -eq 0 ]
 	[ "$(count_messages example.org carol)" -eq 1 ]
 	events=$(awk '
