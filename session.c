@@ -1414,6 +1414,7 @@ read_line(struct session *s, size_t *lenp)
 	char	*start, *lf;
 	int	 toolong = 0, r;
 
+	s->line[0] = '\0';	/* a reply now is to no command: log none */
 	for (;;) {
 		start = s->ibuf + s->ipos;
 		avail = s->ilen - s->ipos;

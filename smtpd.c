@@ -40,6 +40,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +64,7 @@
 #define GRACE_SECONDS		10	/* for sessions to end on SIGTERM */
 #define QUICK_DEATH		1	/* seconds: died "at start" */
 #define BACKOFF_MAX		32	/* seconds between respawns, at worst */
+#define LINGER_SECONDS		2	/* to drain a client after our last reply */
 
 struct listener {
 	int		 fd;
@@ -87,6 +89,7 @@ struct daemon {
 	unsigned	 generation;		/* bumped by each reload */
 	unsigned	 backoff;		/* seconds; 0 when healthy */
 	time_t		 next_spawn;
+	int		 alive[2];		/* EOF on [0]: the master died */
 };
 
 static volatile sig_atomic_t	 got_term, got_hup, got_chld;
@@ -95,7 +98,7 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 on_signal(int);
 static void	 catch_signals(void);
 static const char *peer_name(int, char *, size_t);
-static int	 serve_one(struct conf *, int);
+static int	 serve_one(struct conf *, const struct passwd *, int);
 static int	 activated_fds(void);
 static int	 adopt_fds(struct daemon *, int, int *);
 static int	 bind_all(struct daemon *);
@@ -107,7 +110,8 @@ static int	 open_spool(struct conf *, const struct passwd *,
 static void	 drop_privileges(const struct passwd *);
 static const struct passwd *lookup_user(const struct conf *);
 static void	 detach(void);
-static int	 run_daemon(struct daemon *, int);
+static int	 run_daemon(struct daemon *, const struct passwd *, int);
+static int	 same_listens(const struct conf *, const struct conf *);
 static void	 master(struct daemon *);
 static void	 spawn_missing(struct daemon *, struct timespec *);
 static void	 reap(struct daemon *);
@@ -117,6 +121,7 @@ static void	 worker_main(struct daemon *) __attribute__((noreturn));
 static int	 accept_one(struct daemon *, struct listener **,
 		    const sigset_t *);
 static void	 serve_conn(struct daemon *, struct listener *, int);
+static void	 linger_close(int, int);
 
 /*
  * usage - exactly the SYNOPSIS of smtpd(8).
@@ -131,8 +136,9 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct daemon	 d;
-	const char	*path = SMTPD_CONF;
+	struct daemon		 d;
+	const struct passwd	*pw = NULL;
+	const char		*path = SMTPD_CONF;
 	int		 ch, dflag = 0, iflag = 0, nflag = 0, vflag = 0, n, fd;
 	int		 rc;
 
@@ -167,13 +173,18 @@ main(int argc, char *argv[])
 	}
 	/* A client that hangs up must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
+	/* As root: know who we will become before opening anything. */
+	if (geteuid() == 0 && (pw = lookup_user(&d.conf)) == NULL) {
+		conf_free(&d.conf);
+		return 1;
+	}
 	n = activated_fds();
 	if (iflag)
-		rc = serve_one(&d.conf, 0);
+		rc = serve_one(&d.conf, pw, 0);
 	else if (n > 0 && adopt_fds(&d, n, &fd) == 1)
-		rc = serve_one(&d.conf, fd);	/* Accept=yes */
+		rc = serve_one(&d.conf, pw, fd);	/* Accept=yes */
 	else if (n > 0 || bind_all(&d) == 0)
-		rc = run_daemon(&d, dflag);
+		rc = run_daemon(&d, pw, dflag);
 	else
 		rc = 1;
 	conf_free(&d.conf);
@@ -185,19 +196,17 @@ main(int argc, char *argv[])
  * as an unprivileged user if started as root.
  */
 static int
-serve_one(struct conf *conf, int fd)
+serve_one(struct conf *conf, const struct passwd *pw, int fd)
 {
-	const struct passwd	*pw = NULL;
-	struct store		*st;
-	char			 peer[INET6_ADDRSTRLEN];
+	struct store	*st;
+	char		 peer[INET6_ADDRSTRLEN];
 
-	if (geteuid() == 0 && (pw = lookup_user(conf)) == NULL)
-		return 1;
 	open_spool(conf, pw, &st);
 	if (pw != NULL)
 		drop_privileges(pw);
 	session_run(fd, fd == 0 ? 1 : fd, peer_name(fd, peer, sizeof(peer)),
 	    conf, st, NULL);
+	linger_close(fd, fd == 0 ? 1 : fd);
 	store_close(st);
 	return 0;
 }
@@ -333,20 +342,30 @@ listener_add(struct daemon *d, int fd, int proxy, const char *how)
 }
 
 /*
- * sockaddr_match - is fd bound to the address of this listen line?
+ * sockaddr_match - is fd bound to the address and port of this listen
+ * line?  Compared as numbers, so that any spelling of the address works.
  */
 static int
 sockaddr_match(const struct listen *l, int fd)
 {
 	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 len = sizeof(ss);
-	char			 host[INET6_ADDRSTRLEN], port[8];
+	unsigned char		 want[sizeof(struct in6_addr)];
+	long			 port = strtol(l->port, NULL, 10);
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
-	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
-	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return 0;
-	return strcmp(host, l->host) == 0 && strcmp(port, l->port) == 0;
+	if (ss.ss_family == AF_INET)
+		return inet_pton(AF_INET, l->host, want) == 1 &&
+		    memcmp(want, &sin->sin_addr, sizeof(sin->sin_addr)) == 0 &&
+		    ntohs(sin->sin_port) == port;
+	if (ss.ss_family == AF_INET6)
+		return inet_pton(AF_INET6, l->host, want) == 1 &&
+		    memcmp(want, &sin6->sin6_addr, sizeof(sin6->sin6_addr)) ==
+		    0 && ntohs(sin6->sin6_port) == port;
+	return 0;
 }
 
 /*
@@ -452,18 +471,23 @@ detach(void)
  * run_daemon - sockets are open: spool, privileges, then the pool.
  */
 static int
-run_daemon(struct daemon *d, int foreground)
+run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 {
-	const struct passwd	*pw = NULL;
-
 	if (d->nl == 0) {
 		log_warnx("no socket to listen on");
 		return 1;
 	}
-	if (geteuid() == 0 && (pw = lookup_user(&d->conf)) == NULL)
-		return 1;
 	if (open_spool(&d->conf, pw, &d->store) == -1)
 		return 1;
+	/*
+	 * Workers watch the read end of this pipe; only the master holds
+	 * the write end, so when it dies, however it dies, they see EOF
+	 * and leave instead of serving on without supervision.
+	 */
+	if (pipe(d->alive) == -1)
+		fatal("pipe");
+	fcntl(d->alive[0], F_SETFD, FD_CLOEXEC);
+	fcntl(d->alive[1], F_SETFD, FD_CLOEXEC);
 	if (pw != NULL)
 		drop_privileges(pw);
 	if (!foreground) {
@@ -594,9 +618,10 @@ spawn_missing(struct daemon *d, struct timespec *ts)
 }
 
 /*
- * reap - collect every worker that has exited.  One that died within a
- * second of starting doubles the pause before the next fork (up to
- * BACKOFF_MAX); one that lived longer clears it.
+ * reap - collect every worker that has exited.  Workers that die within
+ * a second of starting double the pause before the next fork (up to
+ * BACKOFF_MAX), once per round of forks; one that lived longer, or
+ * exited cleanly, clears it.
  */
 static void
 reap(struct daemon *d)
@@ -616,15 +641,17 @@ reap(struct daemon *d)
 		    WIFSIGNALED(status) ? "signal" : "status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) :
 		    WEXITSTATUS(status));
-		if (failed && now - d->w[i].started < QUICK_DEATH) {
+		if (!failed || now - d->w[i].started >= QUICK_DEATH)
+			d->backoff = 0;
+		else if (now >= d->next_spawn) {
+			/* Once a round: its siblings died of the same cause. */
 			d->backoff = d->backoff ? d->backoff * 2 : 1;
 			if (d->backoff > BACKOFF_MAX)
 				d->backoff = BACKOFF_MAX;
 			d->next_spawn = now + d->backoff;
-			log_warnx("event=throttle pid=%ld died at start; next "
-			    "worker in %us", (long)pid, d->backoff);
-		} else
-			d->backoff = 0;
+			log_warnx("event=throttle pid=%ld reason=died-at-start "
+			    "backoff=%us", (long)pid, d->backoff);
+		}
 		d->w[i] = d->w[--d->nw];
 	}
 }
@@ -643,13 +670,14 @@ reload(struct daemon *d)
 	size_t		 i;
 
 	if (conf_load(&nc, d->path) == -1) {
-		log_warnx("event=reload-failed file=%s: keeping the running "
-		    "configuration", d->path);
+		log_warnx("event=reload-failed file=%s action=kept-running",
+		    d->path);
 		return;
 	}
 	if (strcmp(nc.spool, d->conf.spool) != 0 ||
-	    strcmp(nc.user, d->conf.user) != 0)
-		log_warnx("spool and user changes take a restart");
+	    strcmp(nc.user, d->conf.user) != 0 || !same_listens(&nc, &d->conf))
+		log_warnx("event=reload-partial reason=\"listen, spool and "
+		    "user changes take a restart\"");
 	conf_free(&d->conf);
 	d->conf = nc;
 	d->generation++;
@@ -658,6 +686,21 @@ reload(struct daemon *d)
 	for (i = 0; i < d->nw; i++)
 		kill(d->w[i].pid, SIGHUP);
 	log_info("event=reload file=%s workers=%u", d->path, d->conf.workers);
+}
+
+static int
+same_listens(const struct conf *a, const struct conf *b)
+{
+	size_t	 i;
+
+	if (a->nlistens != b->nlistens)
+		return 0;
+	for (i = 0; i < a->nlistens; i++)
+		if (strcmp(a->listens[i].host, b->listens[i].host) != 0 ||
+		    strcmp(a->listens[i].port, b->listens[i].port) != 0 ||
+		    a->listens[i].proxy != b->listens[i].proxy)
+			return 0;
+	return 1;
 }
 
 /*
@@ -707,6 +750,7 @@ worker_main(struct daemon *d)
 
 	got_term = got_hup = got_chld = 0;
 	signal(SIGCHLD, SIG_DFL);
+	close(d->alive[1]);
 	sigemptyset(&none);
 	free(d->w);
 	d->w = NULL;
@@ -718,7 +762,7 @@ worker_main(struct daemon *d)
 		sigprocmask(SIG_SETMASK, &none, &blocked);
 		serve_conn(d, l, fd);
 		sigprocmask(SIG_SETMASK, &blocked, NULL);
-		close(fd);
+		linger_close(fd, fd);
 		served++;
 	}
 	_exit(0);
@@ -743,6 +787,33 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 }
 
 /*
+ * linger_close - end a connection without losing our last reply.  A
+ * socket closed with unread input sends RST, and an RST can destroy the
+ * 221 or 421 still on its way to a client that had pipelined more.  So:
+ * FIN first, then read and drop what the client still sends until it
+ * closes or LINGER_SECONDS pass, then close.  On a pipe (tests) the
+ * shutdown() fails and this is a plain close.
+ */
+static void
+linger_close(int in, int out)
+{
+	struct pollfd	 pfd = { in, POLLIN, 0 };
+	time_t		 deadline = time(NULL) + LINGER_SECONDS;
+	char		 buf[4096];
+	ssize_t		 n;
+
+	if (shutdown(out, SHUT_WR) == 0) {
+		while (time(NULL) < deadline &&
+		    poll(&pfd, 1, LINGER_SECONDS * 1000) > 0 &&
+		    (n = read(in, buf, sizeof(buf))) > 0)
+			;
+	}
+	close(in);
+	if (out != in)
+		close(out);
+}
+
+/*
  * accept_one - wait, with signals let in, for a connection on any
  * listener.  -1 when a signal came or another worker took the
  * connection first.
@@ -755,6 +826,8 @@ accept_one(struct daemon *d, struct listener **lp, const sigset_t *mask)
 	int	 fd, max = -1, flags;
 
 	FD_ZERO(&rfd);
+	FD_SET(d->alive[0], &rfd);
+	max = d->alive[0];
 	for (i = 0; i < d->nl; i++) {
 		FD_SET(d->l[i].fd, &rfd);
 		if (d->l[i].fd > max)
@@ -762,6 +835,11 @@ accept_one(struct daemon *d, struct listener **lp, const sigset_t *mask)
 	}
 	if (pselect(max + 1, &rfd, NULL, NULL, NULL, mask) <= 0)
 		return -1;
+	if (FD_ISSET(d->alive[0], &rfd)) {
+		log_warnx("event=orphaned pid=%ld: the master is gone",
+		    (long)getpid());
+		_exit(1);
+	}
 	for (i = 0; i < d->nl; i++) {
 		if (!FD_ISSET(d->l[i].fd, &rfd))
 			continue;
