@@ -22,3 +22,309 @@ teardown() {
 	grep -q "Received: from c (\[127.0.0.1\])" "$(maildir_files example.org u)"
 	grep -Eq 'event=accept id=[^ ]+ peer=127\.0\.0\.1 helo=c from=<a@b\.example> rcpts=1 size=[0-9]+' "$LOG"
 }
+
+# A connection the test keeps open: conn_open, conn_send LINE...,
+# conn_expect REGEX (reads reply lines until one matches, 5 s at most).
+conn_open() {
+	exec {CONN}<>"/dev/tcp/127.0.0.1/$PORT"
+	conn_expect '^220 '
+}
+
+conn_send() {
+	printf '%s\r\n' "$@" >&"$CONN"
+}
+
+conn_expect() {
+	local line
+	while IFS= read -r -t 5 line <&"$CONN"; do
+		line=${line%$'\r'}
+		echo "$line" >>"$TMP/conn"
+		[[ "$line" =~ $1 ]] && return 0
+	done
+	echo "no reply matching $1; got:" >&2
+	cat "$TMP/conn" >&2
+	return 1
+}
+
+# client ID N - one session that sends N messages, each with the subject
+# "ID-K"; its replies go to $TMP/client.ID.
+client() {
+	local args=(EHLO c) k
+	args=("EHLO c$1")
+	for k in $(seq 1 "$2"); do
+		args+=("MAIL FROM:<c$1@b.example>" "RCPT TO:<u@example.org>"
+		    "DATA" "Subject: $1-$k" "" "body" ".")
+	done
+	smtp_tcp "${args[@]}" QUIT >"$TMP/client.$1"
+}
+
+wait_log() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q "$1" "$LOG" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "the daemon listens on IPv6 too" {
+	ip -6 addr show lo 2>/dev/null | grep -q '::1' || skip "no ::1 here"
+	conf "listen 127.0.0.1:0" "listen [::1]:0"
+	daemon_start
+	port6=$(sed -n 's/.*event=listen addr=\[::1\]:\([0-9]*\).*/\1/p' "$LOG")
+	exec {fd}<>"/dev/tcp/::1/$port6"
+	printf 'EHLO six\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\nv6\r\n.\r\nQUIT\r\n' >&"$fd"
+	run timeout 10 cat <&"$fd"
+	exec {fd}>&-
+	[[ "$output" == *"250 2.0.0 Ok: queued"* ]]
+	grep -q 'Received: from six (\[IPv6:::1\])' "$(maildir_files example.org u)"
+}
+
+@test "more concurrent sessions than workers: all are served, each message once" {
+	daemon_start
+	pids=()
+	for i in 1 2 3 4 5 6; do client "$i" 1 & pids+=($!); done
+	wait "${pids[@]}"
+	for i in 1 2 3 4 5 6; do
+		grep -q '^250 2.0.0 Ok: queued' "$TMP/client.$i"
+	done
+	[ "$(count_messages example.org u)" -eq 6 ]
+	for i in 1 2 3 4 5 6; do
+		[ "$(grep -l "^Subject: $i-1$" $SPOOL/example.org/u/new/* | wc -l)" -eq 1 ]
+	done
+}
+
+@test "a slow client holding a worker does not stop the others" {
+	daemon_start
+	conn_open			# holds one of the two workers
+	for i in 1 2 3; do
+		client "$i" 1
+		grep -q '^250 2.0.0 Ok: queued' "$TMP/client.$i"
+	done
+	conn_send "QUIT"
+	conn_expect '^221 '
+	[ "$(count_messages example.org u)" -eq 3 ]
+}
+
+@test "kill -9 of a worker: the master replaces it, acknowledged mail stays" {
+	daemon_start
+	client 1 2
+	old=$(workers_of "$DPID")
+	victim=$(echo "$old" | head -n 1)
+	kill -KILL "$victim"
+	for i in $(seq 1 40); do
+		now=$(workers_of "$DPID")
+		[ "$(echo "$now" | grep -c .)" -eq 2 ] &&
+		    ! echo "$now" | grep -qx "$victim" && break
+		sleep 0.05
+	done
+	! echo "$now" | grep -qx "$victim"
+	[ "$(echo "$now" | grep -c .)" -eq 2 ]
+	grep -q "event=worker-exit pid=$victim signal=9" "$LOG"
+	client 2 1
+	[ "$(count_messages example.org u)" -eq 3 ]
+}
+
+@test "a session killed in the middle of DATA leaves nothing in new/" {
+	conf "workers 1"
+	daemon_start
+	conn_open
+	conn_send "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "DATA" "Subject: cut" "" "half"
+	conn_expect '^354 '
+	pkill -KILL -P "$DPID"
+	! conn_expect '^250 2.0.0'
+	[ "$(count_messages example.org u)" -eq 0 ]
+	# The replacement serves the next client.
+	client 1 1
+	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "a worker exits after max-sessions and is replaced" {
+	conf "workers 1" "max-sessions 2"
+	daemon_start
+	first=$(workers_of "$DPID")
+	client 1 1
+	client 2 1
+	wait_log "event=worker-exit pid=$first status=0"
+	client 3 1
+	[ "$(count_messages example.org u)" -eq 3 ]
+	[ "$(workers_of "$DPID")" != "$first" ]
+}
+
+@test "SIGHUP: a changed domain takes effect for new sessions" {
+	daemon_start
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.net>" "QUIT"
+	[[ "$output" == *"550 5.7.1 "* ]]
+	sed -i 's/^domain example.org$/domain example.net/' "$CONF"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	wait_log "event=reload "
+	sleep 0.2
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.net>" \
+	    "RCPT TO:<u@example.org>" "QUIT"
+	[[ "${lines[9]}" == "250 2.1.5 Ok" ]]
+	[[ "${lines[10]}" == "550 5.7.1 "* ]]
+}
+
+@test "SIGHUP with a broken config: refused, logged, the old one serves on" {
+	daemon_start
+	before=$(workers_of "$DPID")
+	echo "relayhost example.com" >>"$CONF"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	wait_log "event=reload-failed"
+	grep -q ':[0-9]*: unknown keyword: relayhost' "$LOG"
+	[ "$(workers_of "$DPID")" = "$before" ]
+	client 1 1
+	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
+}
+
+@test "SIGHUP: a session in progress finishes under the old configuration" {
+	daemon_start
+	conn_open
+	conn_send "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>"
+	conn_expect '^250 2.1.5'
+	sed -i 's/^domain example.org$/domain example.net/' "$CONF"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	wait_log "event=reload "
+	conn_send "DATA" "during reload" "." "QUIT"
+	conn_expect '^250 2.0.0 Ok: queued'
+	conn_expect '^221 '
+	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "SIGTERM: the master exits and no process is left" {
+	daemon_start
+	client 1 1
+	pids="$DPID $(workers_of "$DPID")"
+	daemon_stop
+	for p in $pids; do ! kill -0 "$p" 2>/dev/null; done
+	grep -q "event=stop" "$LOG"
+	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "SIGTERM during DATA: the message is stored and answered, then 421 4.3.2" {
+	daemon_start
+	conn_open
+	conn_send "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "DATA" "Subject: in flight" "" "first half"
+	conn_expect '^354 '
+	kill -TERM "$DPID"
+	sleep 0.3
+	conn_send "second half" "." "NOOP"
+	conn_expect '^250 2.0.0 Ok: queued'
+	conn_expect '^421 4.3.2 '
+	[ "$(count_messages example.org u)" -eq 1 ]
+	daemon_stop
+}
+
+@test "SIGTERM: an idle session is told 421 4.3.2 at once" {
+	daemon_start
+	conn_open
+	conn_send "EHLO c"
+	conn_expect '^250 CHUNKING'
+	kill -TERM "$DPID"
+	conn_expect '^421 4.3.2 mx.test Service shutting down'
+	daemon_stop
+}
+
+@test "workers that die at start are respawned with a growing pause" {
+	daemon_start
+	# Kill every worker as soon as it exists, for up to 8 seconds: each
+	# round of quick deaths doubles the pause (1 s, 2 s, 4 s).
+	for i in $(seq 1 160); do
+		pkill -KILL -P "$DPID" || true
+		grep -q "event=throttle .*backoff=4s" "$LOG" && break
+		sleep 0.05
+	done
+	grep -q "event=throttle .*backoff=1s" "$LOG"
+	grep -q "event=throttle .*backoff=2s" "$LOG"
+	grep -q "event=throttle .*backoff=4s" "$LOG"
+	# One throttle line a round, not one per dead worker.
+	[ "$(grep -c 'event=throttle' "$LOG")" -eq 3 ]
+	# Bounded: three rounds of two workers, not a fork loop.
+	[ "$(grep -c 'event=worker-exit' "$LOG")" -le 8 ]
+	kill -0 "$DPID"
+}
+
+@test "started as root, the master and workers run as the configured user" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	daemon_start
+	uid=$(id -u nobody)
+	gid=$(id -g nobody)
+	for p in "$DPID" $(workers_of "$DPID"); do
+		grep -Eq "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid$" "/proc/$p/status"
+		grep -Eq "^Gid:\s+$gid\s+$gid\s+$gid\s+$gid$" "/proc/$p/status"
+		grep -Eq "^Groups:\s+$gid\s*$" "/proc/$p/status"
+	done
+}
+
+@test "started as root with a user that does not exist, smtpd refuses" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	conf "listen 127.0.0.1:0"
+	run_conf >/dev/null
+	echo "user no-such-user-here" >>"$BATS_FILE_TMPDIR/run.conf"
+	run timeout 5 "$SMTPD" -d -f "$BATS_FILE_TMPDIR/run.conf"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"user no-such-user-here does not exist: refusing to run as root"* ]]
+}
+
+@test "a listen address already in use: a clear error and exit 1" {
+	daemon_start
+	conf2=$TMP/second.conf
+	sed "s/^listen .*/listen 127.0.0.1:$PORT/" "$(run_conf)" >"$conf2"
+	run timeout 5 "$SMTPD" -d -f "$conf2"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"listen 127.0.0.1 port $PORT: Address already in use"* ]]
+}
+
+@test "without -d the daemon detaches and keeps serving" {
+	port=$(free_port)
+	conf "listen 127.0.0.1:$port"
+	c=$(run_conf)
+	run timeout 5 "$SMTPD" -f "$c" 3>&-
+	[ "$status" -eq 0 ]
+	master=$(pgrep -f -- "-f $c\$" | head -n 1)
+	[ -n "$master" ]
+	DPID=$master		# for teardown
+	PORT=$port
+	client 1 1
+	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
+	[ "$(ps -o sid= -p "$master" | tr -d ' ')" = "$master" ]
+	kill -TERM "$master"
+	for i in $(seq 1 50); do kill -0 "$master" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$master" 2>/dev/null
+	DPID=
+}
+
+@test "200 messages from 20 concurrent clients all land exactly once" {
+	conf "workers 4"
+	daemon_start
+	pids=()
+	for i in $(seq 1 20); do client "$i" 10 & pids+=($!); done
+	wait "${pids[@]}"
+	[ "$(count_messages example.org u)" -eq 200 ]
+	cat $SPOOL/example.org/u/new/* | grep '^Subject: ' | sort | uniq -c |
+	    awk '$1 != 1 { bad++ } END { exit bad > 0 }'
+	[ "$(cat $SPOOL/example.org/u/new/* | grep -c '^Subject: ')" -eq 200 ]
+}
+
+@test "kill -9 of the master: the workers leave too, the port is free" {
+	daemon_start
+	workers=$(workers_of "$DPID")
+	[ -n "$workers" ]
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null || true
+	DPID=
+	for i in $(seq 1 50); do
+		alive=0
+		for p in $workers; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$alive" -eq 0 ]
+	grep -q "event=orphaned" "$LOG"
+	! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}

@@ -36,8 +36,12 @@ run_conf() {
 		echo "$CONF"
 		return
 	fi
-	# Outside $TMP, which some tests list file by file.
+	# Outside $TMP, which some tests list file by file, and readable by
+	# nobody, who re-reads it on SIGHUP.
 	{ cat "$CONF"; echo "user nobody"; } >"$BATS_FILE_TMPDIR/run.conf"
+	chmod 644 "$BATS_FILE_TMPDIR/run.conf"
+	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" \
+	    "$(dirname "$BATS_FILE_TMPDIR")"
 	[ ! -e "$SPOOL" ] || chown -R nobody: "$SPOOL"
 	echo "$BATS_FILE_TMPDIR/run.conf"
 }
@@ -103,7 +107,8 @@ daemon_start() {
 	local i conf
 	grep -q '^listen ' "$CONF" || echo "listen 127.0.0.1:0" >>"$CONF"
 	conf=$(run_conf)
-	"$SMTPD" -d -f "$conf" >>"$LOG" 2>&1 &
+	# fd 3 is bats' own: a daemon holding it would make bats wait.
+	"$SMTPD" -d -f "$conf" >>"$LOG" 2>&1 3>&- &
 	DPID=$!
 	for i in $(seq 1 100); do
 		grep -q 'event=start' "$LOG" && break
@@ -118,21 +123,22 @@ daemon_start() {
 daemon_stop() {
 	local i
 	[ -n "${DPID:-}" ] || return 0
-	kill -TERM "$DPID" 2>/dev/null
+	# It may be gone already: the test may have signalled it itself.
+	kill -TERM "$DPID" 2>/dev/null || true
 	for i in $(seq 1 150); do
 		kill -0 "$DPID" 2>/dev/null || break
 		sleep 0.1
 	done
-	wait "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null || true
 	DPID=
 }
 
 # daemon_teardown - for teardown(): nothing may outlive a test.
 daemon_teardown() {
 	if [ -n "${DPID:-}" ]; then
-		pkill -KILL -P "$DPID" 2>/dev/null
-		kill -KILL "$DPID" 2>/dev/null
-		wait "$DPID" 2>/dev/null
+		pkill -KILL -P "$DPID" 2>/dev/null || true
+		kill -KILL "$DPID" 2>/dev/null || true
+		wait "$DPID" 2>/dev/null || true
 		DPID=
 	fi
 	return 0
