@@ -23,13 +23,10 @@ smtpd: $(SRCS) $(HDRS)
 smtpd-asan: $(SRCS) $(HDRS)
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(SRCS)
 
-# The server on 127.0.0.1:2525, spool under ./spool, logs on the terminal.
+# The daemon on 127.0.0.1:2525, in the foreground, logging to the
+# terminal; mail lands in ./spool.
 run: smtpd
-	@command -v systemd-socket-activate >/dev/null || { echo \
-	    "make run needs systemd-socket-activate (apt-get install systemd)"; \
-	    exit 1; }
-	systemd-socket-activate -l 127.0.0.1:2525 --inetd -a \
-	    $(CURDIR)/smtpd -i -d -f $(CURDIR)/examples/dev.conf
+	./smtpd -d -f examples/dev.conf
 
 # Every test runs against the plain build and the sanitizer build.
 test: smtpd smtpd-asan
