@@ -34,54 +34,82 @@
 #define V2_FIXED	16
 static const char v2_sig[12] = "\r\n\r\n\0\r\nQUIT\n";
 
-static int	 wait_input(int, time_t);
-static int	 read_exact(int, char *, size_t, time_t);
-static int	 read_v1(int, char *, time_t);
+static int	 now_ms(long long *);
+static int	 wait_input(int, long long);
+static int	 read_exact(int, char *, size_t, long long);
+static int	 read_v1(int, char *, long long);
 static int	 parse_v1(char *, char *, size_t);
-static int	 read_v2(int, unsigned char *, time_t, char *, size_t);
+static int	 read_v2(int, unsigned char *, long long, char *, size_t);
 static int	 port_ok(const char *);
 
 /*
  * proxy_read - the header on fd: PROXY_ADDRESS with the client's address
- * in peer, PROXY_LOCAL when the header carries none, or -1 (logged).
+ * in peer, PROXY_LOCAL when the header carries none, or -1 with *why
+ * set to a word for the log.
  */
 int
-proxy_read(int fd, int timeout, char *peer, size_t peersz)
+proxy_read(int fd, int timeout, char *peer, size_t peersz, const char **why)
 {
 	unsigned char	 buf[V2_MAX];
-	time_t		 deadline = time(NULL) + timeout;
-	int		 rc;
+	long long	 deadline;
 
+	*why = "clock";
+	if (now_ms(&deadline) == -1)
+		return -1;
+	deadline += timeout * 1000LL;
 	/* Six octets tell the versions apart: "PROXY " or "\r\n\r\n\0\r". */
+	*why = "slow-or-truncated";
 	if (read_exact(fd, (char *)buf, 6, deadline) == -1)
-		rc = -1;
-	else if (memcmp(buf, "PROXY ", 6) == 0)
-		rc = read_v1(fd, (char *)buf, deadline) == -1 ?
-		    -1 : parse_v1((char *)buf, peer, peersz);
-	else if (memcmp(buf, v2_sig, 6) == 0)
-		rc = read_v2(fd, buf, deadline, peer, peersz);
-	else
-		rc = -1;
-	if (rc == -1)
-		log_warnx("event=proxy-refused: missing, malformed, too long "
-		    "or too slow PROXY header");
-	return rc;
+		return -1;
+	if (memcmp(buf, "PROXY ", 6) == 0) {
+		*why = "v1-slow-truncated-or-too-long";
+		if (read_v1(fd, (char *)buf, deadline) == -1)
+			return -1;
+		*why = "v1-malformed";
+		return parse_v1((char *)buf, peer, peersz);
+	}
+	if (memcmp(buf, v2_sig, 6) == 0) {
+		*why = "v2-invalid-slow-or-too-long";
+		return read_v2(fd, buf, deadline, peer, peersz);
+	}
+	*why = "no-proxy-header";
+	return -1;
 }
 
 /*
- * wait_input - poll until fd is readable or the deadline passes.
+ * now_ms - the monotonic clock in milliseconds.  Deadlines are kept on
+ * it, not on time(): whole seconds made a 1-second timeout anything
+ * between 0 and 1 second (a header arriving in two segments was refused
+ * whenever the second ticked in between), and the wall clock can be set.
  */
 static int
-wait_input(int fd, time_t deadline)
+now_ms(long long *ms)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1) {
+		log_warn("clock_gettime");
+		return -1;
+	}
+	*ms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return 0;
+}
+
+/*
+ * wait_input - poll until fd is readable or the deadline (now_ms())
+ * passes.
+ */
+static int
+wait_input(int fd, long long deadline)
 {
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	time_t		 left;
+	long long	 now;
 	int		 r;
 
 	for (;;) {
-		if ((left = deadline - time(NULL)) <= 0)
+		if (now_ms(&now) == -1 || now >= deadline)
 			return -1;
-		r = poll(&pfd, 1, left * 1000);
+		r = poll(&pfd, 1, (int)(deadline - now));
 		if (r > 0)
 			return 0;
 		if (r == 0 || errno != EINTR)
@@ -93,7 +121,7 @@ wait_input(int fd, time_t deadline)
  * read_exact - n octets, no more.
  */
 static int
-read_exact(int fd, char *buf, size_t n, time_t deadline)
+read_exact(int fd, char *buf, size_t n, long long deadline)
 {
 	size_t	 have = 0;
 	ssize_t	 r;
@@ -118,7 +146,7 @@ read_exact(int fd, char *buf, size_t n, time_t deadline)
  * come yet.
  */
 static int
-read_v1(int fd, char *buf, time_t deadline)
+read_v1(int fd, char *buf, long long deadline)
 {
 	size_t	 have = 6, take;
 	ssize_t	 r;
@@ -196,7 +224,7 @@ port_ok(const char *s)
  * can use, and are taken as LOCAL.
  */
 static int
-read_v2(int fd, unsigned char *buf, time_t deadline, char *peer,
+read_v2(int fd, unsigned char *buf, long long deadline, char *peer,
     size_t peersz)
 {
 	size_t	 len;

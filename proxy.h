@@ -10,6 +10,7 @@
 #define PROXY_ADDRESS	0	/* the header named the client: see peer */
 #define PROXY_LOCAL	1	/* LOCAL or UNKNOWN: use the socket's peer */
 
-int	proxy_read(int fd, int timeout, char *peer, size_t peersz);
+int	proxy_read(int fd, int timeout, char *peer, size_t peersz,
+	    const char **why);
 
 #endif

@@ -249,6 +249,11 @@ adopt_fds(struct daemon *d, int n, int *conn)
 		len = sizeof(listening);
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
 		    &len) == -1 || !listening) {
+			for (i = 0; i < d->conf.nlistens; i++)
+				if (d->conf.listens[i].proxy)
+					log_warnx("event=proxy-ignored "
+					    "reason=\"Accept=yes sockets read "
+					    "no PROXY header\"");
 			*conn = fd;
 			return 1;
 		}
@@ -775,13 +780,17 @@ worker_main(struct daemon *d)
 static void
 serve_conn(struct daemon *d, struct listener *l, int fd)
 {
-	char	 peer[INET6_ADDRSTRLEN];
-	int	 r = PROXY_LOCAL;
+	const char	*why, *p;
+	char		 peer[INET6_ADDRSTRLEN];
+	int		 r = PROXY_LOCAL;
 
-	if (l->proxy &&
-	    (r = proxy_read(fd, d->conf.proxy_timeout, peer, sizeof(peer))) ==
-	    -1)
+	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
+	    sizeof(peer), &why)) == -1) {
+		p = peer_name(fd, peer, sizeof(peer));
+		log_warnx("event=proxy-refused peer=%s listen=%s reason=%s",
+		    p ? p : "unknown", l->name, why);
 		return;
+	}
 	session_run(fd, fd, r == PROXY_ADDRESS ? peer :
 	    peer_name(fd, peer, sizeof(peer)), &d->conf, d->store, &got_term);
 }

@@ -4,8 +4,9 @@
 # binary under test is $SMTPD (make test runs the suite twice: the plain
 # build and the ASan/UBSan build); by default the one in the checkout.
 #
-#   smtp LINE...        send the lines, each ended by CRLF, in one write
-#                       (a pipelined client); replies come back in
+#   smtp LINE...        send the lines, each ended by CRLF, without waiting
+#                       for replies (a pipelined client; bash may write
+#                       them one by one); replies come back in
 #                       $output with the CRs removed, smtpd's exit status
 #                       in $status (use with bats' run)
 #   smtp_raw FORMAT     the same with printf %b escapes, for exact bytes
@@ -136,6 +137,8 @@ daemon_stop() {
 # daemon_teardown - for teardown(): nothing may outlive a test.
 daemon_teardown() {
 	if [ -n "${DPID:-}" ]; then
+		# Stopped first, or it would replace the workers killed below.
+		kill -STOP "$DPID" 2>/dev/null || true
 		pkill -KILL -P "$DPID" 2>/dev/null || true
 		kill -KILL "$DPID" 2>/dev/null || true
 		wait "$DPID" 2>/dev/null || true

@@ -1,0 +1,233 @@
+#!/usr/bin/env bats
+# systemd socket activation (LISTEN_PID and LISTEN_FDS, read without
+# libsystemd) under systemd-socket-activate(1) on a loopback port: a
+# passed listening socket feeds the worker pool, a passed connection
+# (Accept=yes) is one session, and --inetd runs smtpd -i per connection.
+
+load helper
+
+# A dialogue that stores one message for u@example.org.
+MAIL=("EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" "DATA"
+    "Subject: activated" "" "hi" "." "QUIT")
+HEADER='PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n'
+
+setup() {
+	command -v systemd-socket-activate >/dev/null ||
+	    skip "systemd-socket-activate is not installed"
+	smtpd_setup
+	conf "workers 2"
+	SPID= PORT= HOST=127.0.0.1
+}
+
+teardown() {
+	kill_tree "${SPID:-}"
+	kill_tree "${DPID:-}"
+	SPID= DPID=
+	sanitizer_quiet
+}
+
+# sanitizer_quiet - no ASan or UBSan report in $LOG: a worker that
+# crashed after the test had its answer must still fail it.
+sanitizer_quiet() {
+	! grep -Eq 'Sanitizer|runtime error:' "$LOG"
+}
+
+# kill_tree PID - kill PID and its children.  PID is stopped first: a
+# pool master would otherwise replace the workers just killed and then
+# die, leaving the new ones behind.
+kill_tree() {
+	[ -n "$1" ] || return 0
+	kill -STOP "$1" 2>/dev/null
+	pkill -KILL -P "$1" 2>/dev/null
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# activate ARGS... - systemd-socket-activate listening on HOST:PORT (a
+# free port unless PORT is set), to run ARGS; its output goes to $LOG
+# and its pid is SPID.  Returns once the socket listens.
+activate() {
+	local i
+	[ -n "$PORT" ] || PORT=$(free_port)
+	case $HOST in
+	*:*)	set -- -l "[$HOST]:$PORT" "$@" ;;
+	*)	set -- -l "$HOST:$PORT" "$@" ;;
+	esac
+	systemd-socket-activate "$@" >>"$LOG" 2>&1 3>&- &
+	SPID=$!
+	for i in $(seq 1 100); do
+		grep -q "^Listening on .*:$PORT as " "$LOG" && return 0
+		kill -0 "$SPID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# session HEADER LINE... - on HOST:PORT, HEADER (printf %b escapes),
+# then, once the greeting has come, the lines, each ended by CRLF; the
+# replies without CR until the server closes (at most 10 s).
+session() {
+	local fd greeting
+	exec {fd}<>"/dev/tcp/$HOST/$PORT" || return 1
+	printf '%b' "$1" >&"$fd"
+	shift
+	if ! IFS= read -r -t 10 -u "$fd" greeting; then
+		exec {fd}>&-
+		return 1
+	fi
+	printf '%s\n' "${greeting%$'\r'}"
+	printf '%s\r\n' "$@" >&"$fd"
+	timeout 10 cat <&"$fd" | tr -d '\r'
+	exec {fd}>&-
+}
+
+# delivered_from RECEIVED PEER - one message for u@example.org, stamped
+# "Received: from c (RECEIVED)" and logged as accepted from PEER.
+delivered_from() {
+	[ "$(count_messages example.org u)" -eq 1 ]
+	grep -Fq "Received: from c ($1)" "$(maildir_files example.org u)"
+	grep -Fq " peer=$2 helo=c from=<a@b.example> " "$LOG"
+}
+
+# wait_log ERE - wait (at most 5 s) for a line of $LOG to match.
+wait_log() {
+	local i
+	for i in $(seq 1 50); do
+		grep -Eq "$1" "$LOG" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- Accept=no: listening sockets feed the pool -----------------------------
+
+@test "a passed listening socket feeds the worker pool" {
+	local conf
+	# Were the passed socket ignored, this line, on loopback, is what
+	# smtpd would bind (and the test would see).
+	conf "listen 127.0.0.1:0"
+	conf=$(run_conf)
+	activate "$SMTPD" -d -f "$conf"
+	run smtp_tcp "${MAIL[@]}"
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	delivered_from "[127.0.0.1]" 127.0.0.1
+	# systemd-socket-activate execs smtpd: the master has its pid.
+	grep -q "event=start pid=$SPID " "$LOG"
+	[ "$(grep -c 'event=listen ' "$LOG")" -eq 1 ]
+	grep -q "event=listen addr=127\.0\.0\.1:$PORT from=activated$" "$LOG"
+}
+
+@test "the pool expects PROXY headers on a passed socket named by a proxy line" {
+	local conf
+	PORT=$(free_port)
+	conf "listen 127.0.0.1:$PORT proxy" "proxy-timeout 1"
+	conf=$(run_conf)
+	activate "$SMTPD" -d -f "$conf"
+	run session "$HEADER" "${MAIL[@]}"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	delivered_from "[192.0.2.1]" 192.0.2.1
+	grep -q "event=listen addr=127\.0\.0\.1:$PORT proxy from=activated$" \
+	    "$LOG"
+}
+
+@test "the pool expects PROXY headers on a passed IPv6 socket named by a proxy line" {
+	local conf
+	HOST=::1 PORT=$(free_port)
+	conf "listen [::1]:$PORT proxy" "proxy-timeout 1"
+	conf=$(run_conf)
+	activate "$SMTPD" -d -f "$conf"
+	run session "$HEADER" "${MAIL[@]}"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	delivered_from "[192.0.2.1]" 192.0.2.1
+	grep -q "event=listen addr=\[::1\]:$PORT proxy from=activated$" "$LOG"
+}
+
+@test "a proxy line for another port leaves the passed socket plain" {
+	local conf
+	PORT=$(free_port)
+	conf "listen 127.0.0.1:$((PORT == 65535 ? PORT - 1 : PORT + 1)) proxy"
+	conf=$(run_conf)
+	activate "$SMTPD" -d -f "$conf"
+	run smtp_tcp "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25" "QUIT"
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	[[ "${lines[1]}" == "500 5.5.2 "* ]]
+	grep -q "event=listen addr=127\.0\.0\.1:$PORT from=activated$" "$LOG"
+}
+
+@test "LISTEN_PID and LISTEN_FDS are gone from a worker's environment" {
+	local conf w out
+	command -v gdb >/dev/null || skip "gdb is not installed"
+	conf=$(run_conf)
+	activate "$SMTPD" -d -f "$conf"
+	run smtp_tcp "QUIT"
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	w=$(workers_of "$SPID" | head -n 1)
+	[ -n "$w" ]
+	# Ask the worker itself: /proc/PID/environ shows the block the
+	# process was exec'd with, which unsetenv() does not change.
+	# PATH shows that the question reaches the worker.
+	out=$(timeout 30 gdb -nx -batch -p "$w" \
+	    -ex 'print ((char *(*)(const char *))getenv)("LISTEN_PID")' \
+	    -ex 'print ((char *(*)(const char *))getenv)("LISTEN_FDS")' \
+	    -ex 'print ((char *(*)(const char *))getenv)("PATH")' 2>&1)
+	printf '%s\n' "$out" | grep -q '^\$1 = 0x0$'
+	printf '%s\n' "$out" | grep -q '^\$2 = 0x0$'
+	printf '%s\n' "$out" | grep -q '^\$3 = 0x[0-9a-f]* "/'
+}
+
+@test "LISTEN_FDS meant for another process is ignored" {
+	LISTEN_PID=1 LISTEN_FDS=1 daemon_start
+	run smtp_tcp "QUIT"
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	grep -q "event=listen addr=127\.0\.0\.1:$PORT$" "$LOG"
+	! grep -q 'from=activated' "$LOG"
+}
+
+# --- Accept=yes: one connection, one smtpd ----------------------------------
+
+@test "a passed connection (Accept=yes) is served once and smtpd exits" {
+	local conf
+	conf=$(run_conf)
+	activate -a "$SMTPD" -d -f "$conf"
+	run smtp_tcp "${MAIL[@]}"
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	delivered_from "[127.0.0.1]" 127.0.0.1
+	wait_log '^Child [0-9]+ died with code 0$'
+	! grep -q 'event=start' "$LOG"
+}
+
+@test "no PROXY header is read on a passed connection, even under a proxy line" {
+	local conf
+	PORT=$(free_port)
+	conf "listen 127.0.0.1:$PORT proxy" "proxy-timeout 1"
+	conf=$(run_conf)
+	activate -a "$SMTPD" -d -f "$conf"
+	run smtp_tcp "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25" "QUIT"
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	[[ "${lines[1]}" == "500 5.5.2 "* ]]
+	[ "${lines[2]}" = "221 2.0.0 mx.test closing connection" ]
+}
+
+# --- inetd: the connection on fds 0 and 1 -----------------------------------
+
+@test "systemd-socket-activate --inetd runs smtpd -i for each connection" {
+	local conf
+	conf=$(run_conf)
+	activate --inetd -a "$SMTPD" -i -d -f "$conf"
+	run smtp_tcp "${MAIL[@]}"
+	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	run smtp_tcp "${MAIL[@]}"
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	[ "$(count_messages example.org u)" -eq 2 ]
+	grep -Fq "Received: from c ([127.0.0.1])" \
+	    "$(maildir_files example.org u | head -n 1)"
+	wait_log '^Child [0-9]+ died with code 0$'
+	[ "$(grep -Ec '^Spawned .* as PID [0-9]+\.$' "$LOG")" -eq 2 ]
+	! grep -q 'event=start' "$LOG"
+}
