@@ -26,24 +26,6 @@ teardown() {
 	sanitizer_quiet
 }
 
-# sanitizer_quiet - no ASan or UBSan report in $LOG: a worker that
-# crashed after the test had its answer must still fail it.
-sanitizer_quiet() {
-	! grep -Eq 'Sanitizer|runtime error:' "$LOG"
-}
-
-# kill_tree PID - kill PID and its children.  PID is stopped first: a
-# pool master would otherwise replace the workers just killed and then
-# die, leaving the new ones behind.
-kill_tree() {
-	[ -n "$1" ] || return 0
-	kill -STOP "$1" 2>/dev/null
-	pkill -KILL -P "$1" 2>/dev/null
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
-
 # activate ARGS... - systemd-socket-activate listening on HOST:PORT (a
 # free port unless PORT is set), to run ARGS; its output goes to $LOG
 # and its pid is SPID.  Returns once the socket listens.
@@ -64,23 +46,6 @@ activate() {
 	return 1
 }
 
-# session HEADER LINE... - on HOST:PORT, HEADER (printf %b escapes),
-# then, once the greeting has come, the lines, each ended by CRLF; the
-# replies without CR until the server closes (at most 10 s).
-session() {
-	local fd greeting
-	exec {fd}<>"/dev/tcp/$HOST/$PORT" || return 1
-	printf '%b' "$1" >&"$fd"
-	shift
-	if ! IFS= read -r -t 10 -u "$fd" greeting; then
-		exec {fd}>&-
-		return 1
-	fi
-	printf '%s\n' "${greeting%$'\r'}"
-	printf '%s\r\n' "$@" >&"$fd"
-	timeout 10 cat <&"$fd" | tr -d '\r'
-	exec {fd}>&-
-}
 
 # delivered_from RECEIVED PEER - one message for u@example.org, stamped
 # "Received: from c (RECEIVED)" and logged as accepted from PEER.
@@ -88,16 +53,6 @@ delivered_from() {
 	[ "$(count_messages example.org u)" -eq 1 ]
 	grep -Fq "Received: from c ($1)" "$(maildir_files example.org u)"
 	grep -Fq " peer=$2 helo=c from=<a@b.example> " "$LOG"
-}
-
-# wait_log ERE - wait (at most 5 s) for a line of $LOG to match.
-wait_log() {
-	local i
-	for i in $(seq 1 50); do
-		grep -Eq "$1" "$LOG" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # --- Accept=no: listening sockets feed the pool -----------------------------
@@ -125,7 +80,7 @@ wait_log() {
 	conf "listen 127.0.0.1:$PORT proxy" "proxy-timeout 1"
 	conf=$(run_conf)
 	activate "$SMTPD" -d -f "$conf"
-	run session "$HEADER" "${MAIL[@]}"
+	run header_session "$HEADER" "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[192.0.2.1]" 192.0.2.1
@@ -139,7 +94,7 @@ wait_log() {
 	conf "listen [::1]:$PORT proxy" "proxy-timeout 1"
 	conf=$(run_conf)
 	activate "$SMTPD" -d -f "$conf"
-	run session "$HEADER" "${MAIL[@]}"
+	run header_session "$HEADER" "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[192.0.2.1]" 192.0.2.1

@@ -10,6 +10,7 @@ setup() {
 
 teardown() {
 	daemon_teardown
+	sanitizer_quiet
 }
 
 @test "the daemon serves a session on its listen address" {
@@ -56,15 +57,6 @@ client() {
 		    "DATA" "Subject: $1-$k" "" "body" ".")
 	done
 	smtp_tcp "${args[@]}" QUIT >"$TMP/client.$1"
-}
-
-wait_log() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q "$1" "$LOG" && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 @test "the daemon listens on IPv6 too" {

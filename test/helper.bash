@@ -134,17 +134,38 @@ daemon_stop() {
 	DPID=
 }
 
+# kill_tree PID - kill PID and its children.  PID is stopped first: a
+# pool master would otherwise replace the workers just killed, then die
+# and leave the new ones behind.
+kill_tree() {
+	[ -n "$1" ] || return 0
+	kill -STOP "$1" 2>/dev/null || true
+	pkill -KILL -P "$1" 2>/dev/null || true
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	return 0
+}
+
 # daemon_teardown - for teardown(): nothing may outlive a test.
 daemon_teardown() {
-	if [ -n "${DPID:-}" ]; then
-		# Stopped first, or it would replace the workers killed below.
-		kill -STOP "$DPID" 2>/dev/null || true
-		pkill -KILL -P "$DPID" 2>/dev/null || true
-		kill -KILL "$DPID" 2>/dev/null || true
-		wait "$DPID" 2>/dev/null || true
-		DPID=
-	fi
-	return 0
+	kill_tree "${DPID:-}"
+	DPID=
+}
+
+# sanitizer_quiet - no ASan or UBSan report in $LOG: a worker that
+# crashed after the test had its answer must still fail it.
+sanitizer_quiet() {
+	! grep -Eq 'Sanitizer|runtime error:' "$LOG"
+}
+
+# wait_log ERE - wait (at most 5 s) for a line of $LOG to match.
+wait_log() {
+	local i
+	for i in $(seq 1 50); do
+		grep -Eq "$1" "$LOG" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # workers_of PID - the pids of the master's children, one a line.
@@ -167,4 +188,36 @@ free_port() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
 	done
 	echo "$p"
+}
+
+# replies FD - what the server sends on FD, without CR, until it closes
+# (a reset counts as closing).  Fails when it has not within 10 s.
+replies() {
+	local rc
+	timeout 10 cat <&"$1" >"$TMP/replies" 2>/dev/null
+	rc=$?
+	tr -d '\r' <"$TMP/replies"
+	[ "$rc" -ne 124 ]
+}
+
+# header_session HEADER LINE... - on ${HOST:-127.0.0.1}:$PORT: HEADER
+# (printf %b escapes, e.g. a PROXY header), then, once the greeting has
+# come, the lines, each ended by CRLF; the replies without CR until the
+# server closes.  Fails when no greeting comes or the server does not
+# close within 10 s.
+header_session() {
+	local fd greeting rc
+	exec {fd}<>"/dev/tcp/${HOST:-127.0.0.1}/$PORT" || return 1
+	printf '%b' "$1" >&"$fd"
+	shift
+	if ! IFS= read -r -t 10 -u "$fd" greeting; then
+		exec {fd}>&-
+		return 1
+	fi
+	printf '%s\n' "${greeting%$'\r'}"
+	printf '%s\r\n' "$@" >&"$fd"
+	replies "$fd"
+	rc=$?
+	exec {fd}>&-
+	return $rc
 }

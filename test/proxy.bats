@@ -29,27 +29,8 @@ teardown() {
 		kill "$WRITER" 2>/dev/null
 		wait "$WRITER" 2>/dev/null
 	fi
-	pool_kill
+	daemon_teardown
 	sanitizer_quiet
-}
-
-# sanitizer_quiet - no ASan or UBSan report in $LOG: a worker that
-# crashed after the test had its answer must still fail it.
-sanitizer_quiet() {
-	! grep -Eq 'Sanitizer|runtime error:' "$LOG"
-}
-
-# pool_kill - kill the daemon and its workers.  The master is stopped
-# first: otherwise it may replace the workers just killed and then die,
-# leaving the new ones behind (daemon_teardown has that race).
-pool_kill() {
-	[ -n "${DPID:-}" ] || return 0
-	kill -STOP "$DPID" 2>/dev/null
-	pkill -KILL -P "$DPID" 2>/dev/null
-	kill -KILL "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	DPID=
-	return 0
 }
 
 # proxy_start [SECONDS] - the daemon on "listen 127.0.0.1:0 proxy" with
@@ -57,16 +38,6 @@ pool_kill() {
 proxy_start() {
 	conf "listen 127.0.0.1:0 proxy" "proxy-timeout ${1:-1}"
 	daemon_start
-}
-
-# replies FD - what the server sends on FD, without CR, until it closes
-# (a reset counts as closing).  Fails when it has not within 10 s.
-replies() {
-	local rc
-	timeout 10 cat <&"$1" >"$TMP/replies" 2>/dev/null
-	rc=$?
-	tr -d '\r' <"$TMP/replies"
-	[ "$rc" -ne 124 ]
 }
 
 # send BYTES - one connection: BYTES (printf %b escapes) in one write,
@@ -82,25 +53,6 @@ send() {
 	return $rc
 }
 
-# session HEADER LINE... - HEADER (printf %b escapes), then, once the
-# greeting has come, the lines, each ended by CRLF; the replies without
-# CR until the server closes.  Fails when no greeting comes.
-session() {
-	local fd greeting rc
-	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || return 1
-	printf '%b' "$1" >&"$fd"
-	shift
-	if ! IFS= read -r -t 10 -u "$fd" greeting; then
-		exec {fd}>&-
-		return 1
-	fi
-	printf '%s\n' "${greeting%$'\r'}"
-	printf '%s\r\n' "$@" >&"$fd"
-	replies "$fd"
-	rc=$?
-	exec {fd}>&-
-	return $rc
-}
 
 # delivered_from RECEIVED PEER - one message for u@example.org, stamped
 # "Received: from c (RECEIVED)" and logged as accepted from PEER.
@@ -121,7 +73,7 @@ refused() {
 
 @test "PROXY v1 TCP4: the header's address is the client's" {
 	proxy_start
-	run session 'PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n' "${MAIL[@]}"
+	run header_session 'PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n' "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
@@ -130,7 +82,7 @@ refused() {
 
 @test "PROXY v1 TCP6: the address is written as an IPv6 literal" {
 	proxy_start
-	run session 'PROXY TCP6 2001:db8::1 2001:db8::2 1234 25\r\n' "${MAIL[@]}"
+	run header_session 'PROXY TCP6 2001:db8::1 2001:db8::2 1234 25\r\n' "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[IPv6:2001:db8::1]" 2001:db8::1
@@ -138,7 +90,7 @@ refused() {
 
 @test "PROXY v1 UNKNOWN: the socket's own peer is the client" {
 	proxy_start
-	run session 'PROXY UNKNOWN\r\n' "${MAIL[@]}"
+	run header_session 'PROXY UNKNOWN\r\n' "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[127.0.0.1]" 127.0.0.1
@@ -146,7 +98,7 @@ refused() {
 
 @test "PROXY v2 TCP4: the header's address is the client's" {
 	proxy_start
-	run session "${SIG}\x21\x11\x00\x0c${ADDR4}" "${MAIL[@]}"
+	run header_session "${SIG}\x21\x11\x00\x0c${ADDR4}" "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[192.0.2.1]" 192.0.2.1
@@ -154,7 +106,7 @@ refused() {
 
 @test "PROXY v2 TCP6: the address is written as an IPv6 literal" {
 	proxy_start
-	run session "${SIG}\x21\x21\x00\x24${ADDR6}" "${MAIL[@]}"
+	run header_session "${SIG}\x21\x21\x00\x24${ADDR6}" "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[IPv6:2001:db8::1]" 2001:db8::1
@@ -162,7 +114,7 @@ refused() {
 
 @test "PROXY v2 LOCAL: the socket's own peer is the client" {
 	proxy_start
-	run session "${SIG}\x20\x00\x00\x00" "${MAIL[@]}"
+	run header_session "${SIG}\x20\x00\x00\x00" "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[127.0.0.1]" 127.0.0.1
@@ -173,7 +125,7 @@ refused() {
 	# 16 fixed + 12 addresses + a NOOP TLV of 3 + 505 octets = 536.
 	pad=$(printf '\\x00%.0s' $(seq 505))
 	proxy_start
-	run session "${SIG}\x21\x11\x02\x08${ADDR4}\x04\x01\xf9${pad}" "${MAIL[@]}"
+	run header_session "${SIG}\x21\x11\x02\x08${ADDR4}\x04\x01\xf9${pad}" "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[192.0.2.1]" 192.0.2.1
@@ -184,7 +136,7 @@ refused() {
 	# "PROXY UNKNOWN " (14) + 91 + CRLF = 107; UNKNOWN ignores the rest.
 	pad=$(printf 'x%.0s' $(seq 91))
 	proxy_start
-	run session "PROXY UNKNOWN ${pad}\r\n" "QUIT"
+	run header_session "PROXY UNKNOWN ${pad}\r\n" "QUIT"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	[ "${lines[1]}" = "221 2.0.0 mx.test closing connection" ]
@@ -366,7 +318,7 @@ refused() {
 	[ -n "$before" ]
 	run send 'EHLO c\r\nQUIT\r\n'
 	[ -z "$output" ]
-	run session 'PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n' "${MAIL[@]}"
+	run header_session 'PROXY TCP4 192.0.2.1 192.0.2.2 1234 25\r\n' "${MAIL[@]}"
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[192.0.2.1]" 192.0.2.1
 	[ "$(workers_of "$DPID")" = "$before" ]
