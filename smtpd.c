@@ -200,13 +200,14 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd)
 {
 	struct store	*st;
 	char		 peer[INET6_ADDRSTRLEN];
+	int		 out = fd == 0 ? 1 : fd;
 
 	open_spool(conf, pw, &st);
 	if (pw != NULL)
 		drop_privileges(pw);
-	session_run(fd, fd == 0 ? 1 : fd, peer_name(fd, peer, sizeof(peer)),
-	    conf, st, NULL);
-	linger_close(fd, fd == 0 ? 1 : fd);
+	session_run(fd, out, peer_name(fd, peer, sizeof(peer)), conf, st,
+	    NULL);
+	linger_close(fd, out);
 	store_close(st);
 	return 0;
 }
@@ -249,11 +250,12 @@ adopt_fds(struct daemon *d, int n, int *conn)
 		len = sizeof(listening);
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
 		    &len) == -1 || !listening) {
-			for (i = 0; i < d->conf.nlistens; i++)
-				if (d->conf.listens[i].proxy)
-					log_warnx("event=proxy-ignored "
-					    "reason=\"Accept=yes sockets read "
-					    "no PROXY header\"");
+			for (i = 0; i < d->conf.nlistens &&
+			    !d->conf.listens[i].proxy; i++)
+				;
+			if (i < d->conf.nlistens)
+				log_warnx("event=proxy-ignored reason=\"Accept=yes "
+				    "sockets read no PROXY header\"");
 			*conn = fd;
 			return 1;
 		}
@@ -317,7 +319,7 @@ bind_one(struct daemon *d, const struct listen *l)
 /*
  * listener_add - remember a listening socket; it is non-blocking so
  * that a worker that loses the race for a connection to another worker
- * goes back to poll() instead of sleeping in accept().
+ * goes back to pselect() instead of sleeping in accept().
  */
 static void
 listener_add(struct daemon *d, int fd, int proxy, const char *how)
@@ -382,7 +384,6 @@ lookup_user(const struct conf *conf)
 {
 	const struct passwd	*pw;
 
-	errno = 0;
 	if ((pw = getpwnam(conf->user)) == NULL) {
 		log_warnx("user %s does not exist: refusing to run as root "
 		    "(create it, or set \"user\" in the configuration)",
