@@ -56,6 +56,12 @@ static int	 kw_user(struct conf *, char **, const char **);
 static int	 kw_workers(struct conf *, char **, const char **);
 static int	 kw_max_sessions(struct conf *, char **, const char **);
 static int	 kw_proxy_timeout(struct conf *, char **, const char **);
+static int	 kw_session_timeout(struct conf *, char **, const char **);
+static int	 kw_stress_timeout(struct conf *, char **, const char **);
+static int	 kw_greet_pause(struct conf *, char **, const char **);
+static int	 kw_min_data_rate(struct conf *, char **, const char **);
+static int	 kw_max_junk_commands(struct conf *, char **, const char **);
+static int	 kw_max_per_address(struct conf *, char **, const char **);
 static int	 set_count(unsigned *, const char *, unsigned, unsigned,
 		    const char **);
 static int	 set_seconds(int *, const char *, const char **);
@@ -89,6 +95,12 @@ static const struct keyword keywords[] = {
 	{ "workers",		1, 1, kw_workers },
 	{ "max-sessions",	1, 1, kw_max_sessions },
 	{ "proxy-timeout",	1, 1, kw_proxy_timeout },
+	{ "session-timeout",	1, 1, kw_session_timeout },
+	{ "stress-timeout",	1, 1, kw_stress_timeout },
+	{ "greet-pause",	1, 1, kw_greet_pause },
+	{ "min-data-rate",	1, 1, kw_min_data_rate },
+	{ "max-junk-commands",	1, 1, kw_max_junk_commands },
+	{ "max-per-address",	1, 1, kw_max_per_address },
 };
 
 /*
@@ -124,6 +136,9 @@ conf_load(struct conf *c, const char *path)
 		listen_add(c, "0.0.0.0", "25", 0);
 		listen_add(c, "::", "25", 0);
 	}
+	/* A quarter of the pool, so that three addresses cannot fill it. */
+	if (c->max_per_address == CONF_UNSET)
+		c->max_per_address = c->workers / 4 ? c->workers / 4 : 1;
 	if (p.errors) {
 		conf_free(c);
 		return -1;
@@ -160,6 +175,11 @@ conf_defaults(struct conf *c)
 	c->workers = CONF_WORKERS;
 	c->max_sessions = CONF_MAX_SESSIONS;
 	c->proxy_timeout = CONF_PROXY_TIMEOUT;
+	c->session_timeout = CONF_SESSION_TIMEOUT;
+	c->stress_timeout = CONF_STRESS_TIMEOUT;
+	c->min_data_rate = CONF_MIN_DATA_RATE;
+	c->max_junk_commands = CONF_MAX_JUNK_COMMANDS;
+	c->max_per_address = CONF_UNSET;
 }
 
 /*
@@ -168,13 +188,17 @@ conf_defaults(struct conf *c)
 static void
 conf_line(struct conf *c, struct parser *p, char *line)
 {
-	char		*word[MAXWORDS + 2];
+	char		*word[MAXWORDS + 1];
 	const char	*why = NULL;
 	size_t		 i;
 	int		 n;
 
-	if ((n = split(line, word, MAXWORDS + 1)) == 0)
+	if ((n = split(line, word, MAXWORDS)) == 0)
 		return;
+	if (n > MAXWORDS) {
+		conf_error(p, "too many words");
+		return;
+	}
 	word[n] = NULL;
 	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
 		if (strcmp(word[0], keywords[i].name) == 0)
@@ -199,7 +223,8 @@ conf_line(struct conf *c, struct parser *p, char *line)
 
 /*
  * split - cut line into at most max words; a '#' at the start of a word
- * begins a comment.  Returns the count.
+ * begins a comment.  Returns the count, or max + 1 when there are more
+ * (word[] is never written past max).
  */
 static int
 split(char *line, char **word, int max)
@@ -212,7 +237,7 @@ split(char *line, char **word, int max)
 		if (*line == '\0' || *line == '#')
 			return n;
 		if (n == max)
-			return n + 1;	/* caller reports the wrong count */
+			return n + 1;	/* the caller reports it */
 		word[n++] = line;
 		while (*line != '\0' && !isspace((unsigned char)*line))
 			line++;
@@ -336,6 +361,60 @@ static int
 kw_proxy_timeout(struct conf *c, char **v, const char **why)
 {
 	return set_seconds(&c->proxy_timeout, v[0], why);
+}
+
+static int
+kw_session_timeout(struct conf *c, char **v, const char **why)
+{
+	return set_seconds(&c->session_timeout, v[0], why);
+}
+
+static int
+kw_stress_timeout(struct conf *c, char **v, const char **why)
+{
+	return set_seconds(&c->stress_timeout, v[0], why);
+}
+
+/*
+ * kw_greet_pause - 0 turns the early-talker check off; at most a minute,
+ * since the pause holds a worker.
+ */
+static int
+kw_greet_pause(struct conf *c, char **v, const char **why)
+{
+	uint64_t	 n;
+
+	if (parse_number(v[0], 0, "smh", &n) == -1 || n > 60) {
+		*why = "expected a time from 0 to 60s";
+		return -1;
+	}
+	c->greet_pause = n;
+	return 0;
+}
+
+static int
+kw_min_data_rate(struct conf *c, char **v, const char **why)
+{
+	uint64_t	 n;
+
+	if (parse_number(v[0], 1, "KM", &n) == -1 || n > 1024 * 1024 * 1024) {
+		*why = "expected octets per second such as 1024 or 1K";
+		return -1;
+	}
+	c->min_data_rate = n;
+	return 0;
+}
+
+static int
+kw_max_junk_commands(struct conf *c, char **v, const char **why)
+{
+	return set_count(&c->max_junk_commands, v[0], 0, 1000000000, why);
+}
+
+static int
+kw_max_per_address(struct conf *c, char **v, const char **why)
+{
+	return set_count(&c->max_per_address, v[0], 0, CONF_WORKERS_MAX, why);
 }
 
 static int

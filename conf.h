@@ -37,14 +37,20 @@ struct conf {
 	uint64_t	  max_message_size;	/* octets */
 	unsigned	  max_recipients;
 	unsigned	  max_errors;
-	int		  timeout;		/* seconds, per command */
-	int		  data_timeout;		/* seconds, per read in DATA/BDAT */
+	unsigned	  max_junk_commands;	/* 0: no limit */
+	int		  timeout;		/* seconds for a command line */
+	int		  data_timeout;		/* seconds for DATA/BDAT, plus... */
+	uint64_t	  min_data_rate;	/* ...one per this many octets */
+	int		  session_timeout;	/* seconds for the whole session */
+	int		  stress_timeout;	/* replaces the two above in stress */
+	int		  greet_pause;		/* seconds before 220; 0: none */
 	int		  proxy_timeout;	/* seconds for the PROXY header */
 	struct listen	 *listens;
 	size_t		  nlistens;
 	char		 *user;
 	unsigned	  workers;
 	unsigned	  max_sessions;		/* per worker; 0: no limit */
+	unsigned	  max_per_address;	/* sessions; 0: no limit */
 };
 
 #define CONF_MAX_MESSAGE_SIZE	(35ULL * 1024 * 1024)
@@ -53,6 +59,11 @@ struct conf {
 #define CONF_TIMEOUT		300
 #define CONF_DATA_TIMEOUT	300
 #define CONF_PROXY_TIMEOUT	5
+#define CONF_SESSION_TIMEOUT	1800
+#define CONF_STRESS_TIMEOUT	10
+#define CONF_MIN_DATA_RATE	1024
+#define CONF_MAX_JUNK_COMMANDS	100
+#define CONF_UNSET		(~0U)
 #define CONF_USER		"smtpd"
 #define CONF_WORKERS		16
 #define CONF_WORKERS_MAX	1024

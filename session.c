@@ -16,13 +16,28 @@
  * does not depend on the message size.
  *
  * Replies come in two tiers: err_*() answer and go on; die() answers 421
- * and ends the session.  Every 5xx counts toward max-errors.
+ * and ends the session.  Every 5xx counts toward max-errors, and every
+ * command that does not move mail along (NOOP, RSET, VRFY, EXPN, HELP, a
+ * second HELO/EHLO) toward max-junk-commands.
+ *
+ * Time is measured in deadlines, never per read(): a client that drips
+ * one octet at a time does not reset the clock.  A wait ends at the
+ * earliest of its own deadline (see session.h) and the session's.  Where
+ * the pool can come under stress, waits wake once a second to look at
+ * the stress flag, so that a session already waiting is cut as soon as
+ * the pool fills up.
+ *
+ * Client octets reach a reply or a log line only through escape().
  */
 #include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +66,10 @@
 #define MAX_RECEIVED	100		/* RFC 5321 6.3: loop threshold */
 #define IBUFSZ		65536
 #define OBUFSZ		8192
+#define REPLY_MAX	600		/* one reply line, CRLF included */
+#define ESC_MAX		256		/* an escaped field in a log line */
+#define TICK_MS		1000		/* how often a wait looks at stress */
+#define LAST_WORD_MS	1000		/* a 421 after the session deadline */
 
 /* Enhanced status codes (RFC 3463, RFC 6531), by name. */
 #define ES_OK		"2.0.0"
@@ -63,6 +82,7 @@
 #define ES_TIMEOUT	"4.4.2"
 #define ES_RCPTS	"4.5.3"
 #define ES_ERRORS	"4.7.0"
+#define ES_PROTOCOL	"4.5.0"
 #define ES_NO_USER	"5.1.1"
 #define ES_BAD_RCPT	"5.1.3"
 #define ES_BAD_SENDER	"5.1.7"
@@ -72,6 +92,7 @@
 #define ES_UNKNOWN	"5.5.2"
 #define ES_SYNTAX	"5.5.4"
 #define ES_LONG_LINE	"5.5.6"
+#define ES_BAD_CONTENT	"5.6.0"
 #define ES_NON_ASCII	"5.6.7"
 #define ES_RELAY	"5.7.1"
 
@@ -87,6 +108,11 @@ enum state {
 			 STATE_RCPT | STATE_BDAT)
 
 enum args { ARGS_NONE, ARGS_OPTIONAL, ARGS_REQUIRED };
+
+/* What a wait is for; each has its own deadline (wait_deadline()). */
+enum wait { WAIT_GREET, WAIT_COMMAND, WAIT_DATA, WAIT_WRITE };
+
+#define CMD_JUNK	0x1	/* counts toward max-junk-commands */
 
 enum io {
 	IO_OK,
@@ -114,6 +140,8 @@ struct rcpt {
 struct body {
 	uint64_t	 size;		/* octets, counted as RFC 1870 does */
 	int		 over;		/* size passed max-message-size */
+	int		 bad;		/* NUL, bare CR or bare LF seen */
+	int		 long_line;	/* a DATA line over TEXT_LINE_MAX */
 	int		 in_header;	/* before the first empty line */
 	int		 cr;		/* a CR is pending */
 	size_t		 col;		/* octets into this line */
@@ -135,15 +163,23 @@ struct session {
 	const struct conf	*conf;
 	struct store		*store;
 	volatile sig_atomic_t	*stop;
+	const atomic_int	*stress;
 	char			 peer[64];	/* "" when unknown */
 	char			 id[24];
 	enum state		 state;
 	int			 esmtp;
+	int			 broken;	/* a write failed: say no more */
 	char			 helo[HELO_MAX + 1];
 	unsigned		 errors;
+	unsigned		 junk;		/* since the last accepted message */
 	unsigned		 messages;
 	struct txn		*txn;
+	long long		 end_ms;	/* the session's deadline */
+	long long		 wait_ms;	/* when this command's wait began */
+	long long		 data_ms;	/* when this DATA or chunk began */
+	uint64_t		 data_octets;	/* read since then */
 	char			 line[CMD_LINE_MAX + 1];
+	char			 cmd[ESC_MAX];	/* the line, escaped, for logs */
 	size_t			 ipos, ilen, olen;
 	char			 ibuf[IBUFSZ];
 	char			 obuf[OBUFSZ];
@@ -155,6 +191,7 @@ struct command {
 	enum args	 args;
 	const char	*order;		/* what is missing if not allowed */
 	void		(*run)(struct session *, char *);
+	int		 flags;		/* CMD_* */
 };
 
 struct path {
@@ -204,9 +241,16 @@ static void	 vreply(struct session *, int, int, const char *,
 		    const char *, va_list)
 		    __attribute__((format(printf, 5, 0)));
 static void	 die(struct session *, const char *, const char *);
+static void	 die_timeout(struct session *, const char *, const char *);
 static void	 err_store(struct session *, int);
 static int	 flush(struct session *);
-static int	 fill(struct session *, int, int);
+static int	 fill(struct session *, enum wait);
+static int	 wait_fd(struct session *, int, short, enum wait, long long);
+static long long wait_deadline(struct session *, enum wait, long long);
+static long long now_ms(void);
+static int	 stressed(const struct session *);
+static unsigned	 limit(const struct session *, unsigned);
+static int	 greet_pause(struct session *);
 static enum io	 read_line(struct session *, size_t *);
 static void	 dispatch(struct session *, char *, size_t);
 static void	 enter(struct session *, enum state);
@@ -214,8 +258,10 @@ static const char *state_name(enum state);
 static void	 txn_free(struct session *);
 static int	 txn_open_message(struct session *);
 static void	 txn_finish(struct session *);
+static void	 txn_accepted(struct session *, const char *);
 static void	 body_feed(struct session *, const char *, size_t);
 static void	 body_emit(struct session *, const char *, size_t);
+static void	 data_begin(struct session *);
 static enum io	 data_read(struct session *, int *, int *);
 static enum io	 chunk_read(struct session *, uint64_t, int);
 static int	 parse_path(const char *, struct path *, int, const char **);
@@ -226,24 +272,31 @@ static int	 parse_params(struct session *, char *, struct mailparams *);
 static size_t	 utf8_seq(const unsigned char *);
 static int	 resolve_rcpt(struct session *, const struct path *,
 		    struct rcpt *);
-static const char *escape(const char *, char *, size_t);
+static int	 helo_is_domain(const char *);
+static const char *comment_escape(const char *, char *, size_t);
+static const char *escape(const char *, size_t, char *, size_t);
 
+/*
+ * A HELO or EHLO after the first counts as junk too (dispatch() sees to
+ * it): clients do not send two, loops that hold a worker do.
+ */
 static const struct command commands[] = {
-	{ "HELO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_helo },
-	{ "EHLO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_ehlo },
-	{ "MAIL", STATE_READY, ARGS_REQUIRED, "nested MAIL command", cmd_mail },
+	{ "HELO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_helo, 0 },
+	{ "EHLO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_ehlo, 0 },
+	{ "MAIL", STATE_READY, ARGS_REQUIRED, "nested MAIL command", cmd_mail,
+	    0 },
 	{ "RCPT", STATE_MAIL | STATE_RCPT, ARGS_REQUIRED, "need MAIL command",
-	    cmd_rcpt },
-	{ "DATA", STATE_RCPT, ARGS_NONE, "need RCPT command", cmd_data },
+	    cmd_rcpt, 0 },
+	{ "DATA", STATE_RCPT, ARGS_NONE, "need RCPT command", cmd_data, 0 },
 	/* BDAT checks its own order: a refused chunk must still be read. */
-	{ "BDAT", STATE_ANY, ARGS_REQUIRED, NULL, cmd_bdat },
-	{ "RSET", STATE_ANY, ARGS_NONE, NULL, cmd_rset },
-	{ "NOOP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_noop },
-	{ "QUIT", STATE_ANY, ARGS_NONE, NULL, cmd_quit },
-	{ "VRFY", STATE_ANY, ARGS_REQUIRED, NULL, cmd_vrfy },
-	{ "EXPN", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_expn },
-	{ "HELP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_help },
-	{ NULL, STATE_ANY, ARGS_OPTIONAL, NULL, cmd_unknown }
+	{ "BDAT", STATE_ANY, ARGS_REQUIRED, NULL, cmd_bdat, 0 },
+	{ "RSET", STATE_ANY, ARGS_NONE, NULL, cmd_rset, CMD_JUNK },
+	{ "NOOP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_noop, CMD_JUNK },
+	{ "QUIT", STATE_ANY, ARGS_NONE, NULL, cmd_quit, 0 },
+	{ "VRFY", STATE_ANY, ARGS_REQUIRED, NULL, cmd_vrfy, CMD_JUNK },
+	{ "EXPN", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_expn, CMD_JUNK },
+	{ "HELP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_help, CMD_JUNK },
+	{ NULL, STATE_ANY, ARGS_OPTIONAL, NULL, cmd_unknown, 0 }
 };
 
 static const struct param mail_params[] = {
@@ -260,13 +313,13 @@ static const struct param mail_params[] = {
  * session_run - the whole dialogue for one connection.
  */
 void
-session_run(int in, int out, const char *peer, const struct conf *conf,
-    struct store *store, volatile sig_atomic_t *stop)
+session_run(int in, int out, const struct session_env *env)
 {
-	static unsigned	 serial;
-	struct session	*s;
-	size_t		 len;
-	enum io		 r;
+	static unsigned		 serial;
+	const struct conf	*conf = env->conf;
+	struct session		*s;
+	size_t			 len;
+	enum io			 r;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("session: calloc");
@@ -275,20 +328,25 @@ session_run(int in, int out, const char *peer, const struct conf *conf,
 	s->in = in;
 	s->out = out;
 	s->conf = conf;
-	s->store = store;
-	s->stop = stop;
-	snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "");
+	s->store = env->store;
+	s->stop = env->stop;
+	s->stress = env->stress;
+	s->end_ms = now_ms() + 1000LL * conf->session_timeout;
+	snprintf(s->peer, sizeof(s->peer), "%s", env->peer ? env->peer : "");
 	snprintf(s->id, sizeof(s->id), "%08llx%04x",
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
 	    (unsigned)(getpid() * 31 + ++serial) & 0xffff);
 	s->state = STATE_GREETED;
-	log_info("%s event=connect peer=%s", s->id, peer ? peer : "unknown");
-	if (store == NULL)
+	log_info("%s event=connect peer=%s%s", s->id,
+	    env->peer ? env->peer : "unknown", stressed(s) ? " stress=yes" : "");
+	if (env->crowded)
+		die(s, ES_ERRORS, "Too many connections from your address");
+	else if (s->store == NULL)
 		die(s, ES_LOCAL, "Mail system unavailable, try again later");
-	else
+	else if (greet_pause(s) == 0)
 		reply(s, 220, NULL, "%s ESMTP smtpd", conf->hostname);
 	while (s->state != STATE_QUIT) {
-		if (s->errors >= conf->max_errors) {
+		if (s->errors >= limit(s, conf->max_errors)) {
 			die(s, ES_ERRORS, "Too many errors");
 			break;
 		}
@@ -298,7 +356,7 @@ session_run(int in, int out, const char *peer, const struct conf *conf,
 		if (r == IO_STOP)
 			die(s, ES_SHUTDOWN, "Service shutting down");
 		else if (r == IO_TIMEOUT)
-			die(s, ES_TIMEOUT, "Timeout waiting for a command");
+			die_timeout(s, "command", "Timeout waiting for a command");
 		else if (r == IO_LONG)
 			reply(s, 500, ES_LONG_LINE, "Line too long (max %d)",
 			    CMD_LINE_MAX);
@@ -307,24 +365,58 @@ session_run(int in, int out, const char *peer, const struct conf *conf,
 	}
 	flush(s);
 	txn_free(s);
-	log_info("%s event=disconnect messages=%u errors=%u", s->id,
-	    s->messages, s->errors);
+	log_info("%s event=disconnect messages=%u errors=%u junk=%u", s->id,
+	    s->messages, s->errors, s->junk);
 	free(s);
 }
 
 /*
- * dispatch - find the verb in the command table, check order and
- * argument presence, run it.
+ * greet_pause - the early-talker check: wait greet-pause seconds before
+ * the 220.  A client that speaks first is not an SMTP client that waits
+ * for the greeting (RFC 5321 3.1): 554 and close.  Skipped under stress,
+ * where a worker's time is what is short.  Returns 0 to go on greeting.
+ */
+static int
+greet_pause(struct session *s)
+{
+	char		 c;
+	ssize_t		 n;
+
+	if (s->conf->greet_pause == 0 || stressed(s))
+		return 0;
+	switch (wait_fd(s, s->in, POLLIN, WAIT_GREET, 0)) {
+	case 0:
+		return 0;		/* quiet: a well-behaved client */
+	case -2:
+		enter(s, STATE_QUIT);	/* asked to stop: no 220 */
+		return -1;
+	}
+	if ((n = read(s->in, &c, 1)) <= 0) {
+		enter(s, STATE_QUIT);	/* gone without a word */
+		return -1;
+	}
+	reply(s, 554, ES_SEQUENCE, "Protocol error: talking before the "
+	    "greeting");
+	enter(s, STATE_QUIT);
+	return -1;
+}
+
+/*
+ * dispatch - find the verb in the command table, check order, argument
+ * presence and the junk-command limit, run it.
  */
 static void
 dispatch(struct session *s, char *line, size_t len)
 {
 	const struct command	*c;
-	char			*args, esc[128];
+	char			*args;
 	size_t			 vlen;
+	unsigned		 junk;
 
+	/* Before the line is cut up, for every log line about it. */
+	escape(line, len, s->cmd, sizeof(s->cmd));
 	if (log_verbose())
-		log_debug("%s <<< %s", s->id, escape(line, esc, sizeof(esc)));
+		log_debug("%s <<< %s", s->id, s->cmd);
 	if (memchr(line, '\0', len) != NULL) {
 		reply(s, 500, ES_UNKNOWN, "NUL character in command");
 		return;
@@ -337,6 +429,14 @@ dispatch(struct session *s, char *line, size_t len)
 		if (vlen == strlen(c->verb) &&
 		    strncasecmp(line, c->verb, vlen) == 0)
 			break;
+	if ((c->flags & CMD_JUNK) ||
+	    ((c->run == cmd_helo || c->run == cmd_ehlo) && s->helo[0] != '\0')) {
+		junk = limit(s, s->conf->max_junk_commands);
+		if (++s->junk > junk && s->conf->max_junk_commands != 0) {
+			die(s, ES_ERRORS, "Too many commands without mail");
+			return;
+		}
+	}
 	if (c->verb != NULL && !(s->state & c->states)) {
 		reply(s, 503, ES_SEQUENCE, "Bad sequence of commands: %s",
 		    s->state == STATE_GREETED ? "send HELO or EHLO first" :
@@ -358,6 +458,8 @@ dispatch(struct session *s, char *line, size_t len)
 static void
 enter(struct session *s, enum state next)
 {
+	if (s->state == STATE_QUIT)
+		return;		/* ending is for good */
 	log_debug("%s state %s -> %s", s->id, state_name(s->state),
 	    state_name(next));
 	s->state = next;
@@ -378,9 +480,10 @@ state_name(enum state st)
 }
 
 /*
- * helo_ok - a HELO/EHLO argument we are willing to put in Received:
- * one printable ASCII word.  Clients send too many odd names (bare IP
- * addresses, unqualified hosts) to insist on a domain.
+ * helo_ok - a HELO/EHLO argument we accept: one printable ASCII word.
+ * Clients send too many odd names (underscores, unqualified hosts) to
+ * insist on RFC 5321's grammar; a name outside it goes into Received:
+ * only as a comment (see txn_open_message()).
  */
 static int
 helo_ok(const char *arg)
@@ -391,6 +494,59 @@ helo_ok(const char *arg)
 		if (arg[n] <= ' ' || arg[n] >= 0x7f)
 			return 0;
 	return n > 0 && n <= HELO_MAX;
+}
+
+/*
+ * helo_is_domain - RFC 5321 4.1.2: a Domain (letter-digit-hyphen labels)
+ * or an IPv4 or IPv6 address literal, the forms Received: may carry
+ * bare.
+ */
+static int
+helo_is_domain(const char *h)
+{
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	char		 lit[INET6_ADDRSTRLEN + 8];
+	size_t		 n = strlen(h), label = 0, i;
+
+	if (h[0] == '[') {
+		if (n < 3 || n - 2 >= sizeof(lit) || h[n - 1] != ']')
+			return 0;
+		memcpy(lit, h + 1, n - 2);
+		lit[n - 2] = '\0';
+		if (strncasecmp(lit, "IPv6:", 5) == 0)
+			return inet_pton(AF_INET6, lit + 5, bin) == 1;
+		return inet_pton(AF_INET, lit, bin) == 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (h[i] == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) ||
+		    (h[i] == '-' && label > 0))
+			label++;
+		else
+			return 0;
+	}
+	return n > 0 && n <= DOMAIN_MAX && label > 0 && h[n - 1] != '-';
+}
+
+/*
+ * comment_escape - a HELO word (printable ASCII, no space) made safe
+ * inside an RFC 5322 comment: '(', ')' and '\' become quoted-pairs.
+ */
+static const char *
+comment_escape(const char *in, char *out, size_t outsz)
+{
+	size_t	 o = 0;
+
+	for (; *in != '\0' && o + 3 < outsz; in++) {
+		if (*in == '(' || *in == ')' || *in == '\\')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 static void
@@ -472,7 +628,7 @@ static int
 parse_params(struct session *s, char *p, struct mailparams *mp)
 {
 	const struct param	*pp;
-	char			*key, *val;
+	char			*key, *val, esc[ESC_MAX];
 
 	for (;;) {
 		while (*p == ' ')
@@ -490,7 +646,7 @@ parse_params(struct session *s, char *p, struct mailparams *mp)
 				break;
 		if (pp->name == NULL || !s->esmtp) {
 			reply(s, 555, ES_SYNTAX, "Unsupported parameter %s",
-			    key);
+			    escape(key, strlen(key), esc, sizeof(esc)));
 			return -1;
 		}
 		if (pp->parse(s, mp, val) == -1)
@@ -560,6 +716,7 @@ cmd_rcpt(struct session *s, char *args)
 	struct rcpt	*r;
 	struct path	 path;
 	const char	*end;
+	char		 esc[ESC_MAX];
 
 	if (strncasecmp(args, "TO:", 3) != 0) {
 		reply(s, 501, ES_SYNTAX, "Syntax: RCPT TO:<address>");
@@ -576,7 +733,8 @@ cmd_rcpt(struct session *s, char *args)
 	while (*end == ' ')
 		end++;
 	if (*end != '\0') {
-		reply(s, 555, ES_SYNTAX, "Unsupported parameter %s", end);
+		reply(s, 555, ES_SYNTAX, "Unsupported parameter %s",
+		    escape(end, strlen(end), esc, sizeof(esc)));
 		return;
 	}
 	if (path.nonascii && !t->utf8) {
@@ -610,12 +768,16 @@ resolve_rcpt(struct session *s, const struct path *p, struct rcpt *r)
 {
 	const struct conf	*c = s->conf;
 	const char		*domain = p->domain;
+	char			 addr[ESC_MAX];
 	int			 aliased;
+
+	/* A quoted local part may hold '"', '\' and, with SMTPUTF8, UTF-8. */
+	escape(p->addr, strlen(p->addr), addr, sizeof(addr));
 
 	if (*domain == '\0')		/* bare <postmaster>, RFC 5321 4.5.1 */
 		domain = conf_postmaster_domain(c);
 	else if (!conf_domain_ok(c, domain)) {
-		reply(s, 550, ES_RELAY, "<%s>: Relay access denied", p->addr);
+		reply(s, 550, ES_RELAY, "<%s>: Relay access denied", addr);
 		return -1;
 	}
 	snprintf(r->addr, sizeof(r->addr), "%s", p->addr);
@@ -627,12 +789,12 @@ resolve_rcpt(struct session *s, const struct path *p, struct rcpt *r)
 	}
 	if (!aliased && strcmp(r->local, "postmaster") != 0 &&
 	    !conf_mailbox_known(c, r->local, r->domain)) {
-		reply(s, 550, ES_NO_USER, "<%s>: User unknown", p->addr);
+		reply(s, 550, ES_NO_USER, "<%s>: User unknown", addr);
 		return -1;
 	}
 	if (!store_name_ok(r->local) || !store_name_ok(r->domain)) {
 		reply(s, 550, ES_BAD_RCPT, "<%s>: Mailbox name not allowed",
-		    p->addr);
+		    addr);
 		return -1;
 	}
 	return 0;
@@ -650,27 +812,30 @@ cmd_data(struct session *s, char *args)
 		return;
 	}
 	reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	data_begin(s);
 	if ((r = data_read(s, &bad_eol, &long_line)) != IO_OK) {
 		txn_free(s);
 		if (r == IO_TIMEOUT)
-			die(s, ES_TIMEOUT, "Timeout reading message data");
+			die_timeout(s, "data", "Timeout reading message data");
 		else
 			enter(s, STATE_QUIT);
 		return;
 	}
 	/* The message is read to its end before any refusal: in sync. */
-	if (bad_eol) {
-		reply(s, 550, ES_UNKNOWN,
-		    "Bare CR or LF in message data (RFC 5321 2.3.8)");
-		txn_free(s);
-	} else if (long_line) {
-		reply(s, 550, ES_LONG_LINE,
-		    "Text line longer than %d octets (RFC 5321 4.5.3.1.6)",
-		    TEXT_LINE_MAX);
-		txn_free(s);
-	} else
-		txn_finish(s);
+	s->txn->body.bad |= bad_eol;
+	s->txn->body.long_line = long_line;
+	txn_finish(s);
 	enter(s, STATE_READY);
+}
+
+/*
+ * data_begin - DATA or a BDAT chunk starts: its deadline counts from now.
+ */
+static void
+data_begin(struct session *s)
+{
+	s->data_ms = now_ms();
+	s->data_octets = 0;
 }
 
 /*
@@ -697,7 +862,7 @@ data_read(struct session *s, int *bad_eol, int *long_line)
 
 	for (;;) {
 		if (s->ipos == s->ilen) {
-			if ((r = fill(s, s->conf->data_timeout, 0)) <= 0)
+			if ((r = fill(s, WAIT_DATA)) <= 0)
 				return r == FILL_TIMEOUT ? IO_TIMEOUT : IO_EOF;
 		}
 		n = s->ilen - s->ipos;
@@ -777,12 +942,17 @@ cmd_bdat(struct session *s, char *args)
 	len = strtoull(args, &end, 10);
 	if (!isdigit((unsigned char)*args) || errno == ERANGE ||
 	    (*end != '\0' && strcasecmp(end, " LAST") != 0)) {
-		/* Without a size there is no way to skip the chunk. */
+		/*
+		 * Without a size there is no way to skip the chunk: what
+		 * follows would be read as commands.  Say why, and go.
+		 */
 		reply(s, 501, ES_SYNTAX, "Syntax: BDAT <size> [LAST]");
+		die(s, ES_PROTOCOL, "BDAT chunk cannot be skipped");
 		return;
 	}
 	last = *end != '\0';
 	keep = (s->state & (STATE_RCPT | STATE_BDAT)) != 0;
+	data_begin(s);
 	if (keep && s->txn->msg == NULL && txn_open_message(s) == -1) {
 		err_store(s, errno);
 		keep = 0;
@@ -817,7 +987,7 @@ cmd_bdat(struct session *s, char *args)
 lost:
 	txn_free(s);
 	if (r == IO_TIMEOUT)
-		die(s, ES_TIMEOUT, "Timeout reading BDAT chunk");
+		die_timeout(s, "bdat", "Timeout reading BDAT chunk");
 	else
 		enter(s, STATE_QUIT);
 }
@@ -832,8 +1002,7 @@ chunk_read(struct session *s, uint64_t len, int keep)
 	int	 r;
 
 	while (len > 0) {
-		if (s->ipos == s->ilen &&
-		    (r = fill(s, s->conf->data_timeout, 0)) <= 0)
+		if (s->ipos == s->ilen && (r = fill(s, WAIT_DATA)) <= 0)
 			return r == FILL_TIMEOUT ? IO_TIMEOUT : IO_EOF;
 		n = s->ilen - s->ipos;
 		if (n > len)
@@ -855,7 +1024,8 @@ txn_open_message(struct session *s)
 {
 	struct txn		*t = s->txn;
 	struct store_rcpt	 first;
-	char			 hdr[2048], date[64], from[512];
+	char			 hdr[2048], date[64], from[1024], lit[80];
+	char			 note[2 * HELO_MAX + 1];
 	time_t			 now = time(NULL);
 	int			 n;
 
@@ -864,13 +1034,21 @@ txn_open_message(struct session *s)
 	if ((t->msg = store_create(s->store, &first)) == NULL)
 		return -1;
 	t->body.in_header = 1;
+	if (s->peer[0] == '\0')
+		snprintf(lit, sizeof(lit), "unknown");
+	else
+		snprintf(lit, sizeof(lit), "[%s%s]",
+		    strchr(s->peer, ':') ? "IPv6:" : "", s->peer);
+	/* RFC 5321 4.4: From-domain is a Domain or an address literal. */
+	if (helo_is_domain(s->helo))
+		snprintf(from, sizeof(from), "%s%s%s%s", s->helo,
+		    s->peer[0] ? " (" : "", s->peer[0] ? lit : "",
+		    s->peer[0] ? ")" : "");
+	else
+		snprintf(from, sizeof(from), "%s (HELO %s)", lit,
+		    comment_escape(s->helo, note, sizeof(note)));
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
 	    localtime(&now));
-	if (s->peer[0] == '\0')
-		snprintf(from, sizeof(from), "%s", s->helo);
-	else
-		snprintf(from, sizeof(from), "%s ([%s%s])", s->helo,
-		    strchr(s->peer, ':') ? "IPv6:" : "", s->peer);
 	n = snprintf(hdr, sizeof(hdr),
 	    "Return-Path: <%s>\n"
 	    "Received: from %s\n"
@@ -888,27 +1066,40 @@ txn_open_message(struct session *s)
 
 /*
  * txn_finish - the client has sent the whole message: refuse it, or
- * commit it and only then say 250.
+ * commit it and only then say 250.  A session that can no longer answer
+ * stores nothing: a 250 that is never read is a duplicate delivery.
  */
 static void
 txn_finish(struct session *s)
 {
 	struct txn		*t = s->txn;
+	struct body		*b = &t->body;
 	struct store_rcpt	*sr;
 	char			 id[64];
 	size_t			 i;
 
-	if (t->body.cr && !t->body.over)
+	if (b->cr && !b->over) {
 		body_emit(s, "\r", 1);	/* a BDAT message ending in CR */
-	if (t->body.over) {
+		b->bad = 1;
+	}
+	if (s->broken)
+		;
+	else if (b->over)
 		reply(s, 552, ES_TOO_BIG, "Message exceeds fixed limit of %"
 		    PRIu64 " octets", s->conf->max_message_size);
-	} else if (t->body.received > MAX_RECEIVED) {
+	else if (b->bad)
+		reply(s, 550, ES_BAD_CONTENT, "NUL, bare CR or bare LF in "
+		    "message (RFC 5321 2.3.8)");
+	else if (b->long_line)
+		reply(s, 550, ES_LONG_LINE,
+		    "Text line longer than %d octets (RFC 5321 4.5.3.1.6)",
+		    TEXT_LINE_MAX);
+	else if (b->received > MAX_RECEIVED)
 		reply(s, 554, ES_LOOP, "Too many Received: headers (%u): "
-		    "mail loop", t->body.received);
-	} else if ((sr = calloc(t->nrcpt, sizeof(*sr))) == NULL) {
+		    "mail loop", b->received);
+	else if ((sr = calloc(t->nrcpt, sizeof(*sr))) == NULL)
 		err_store(s, errno);
-	} else {
+	else {
 		for (i = 0; i < t->nrcpt; i++) {
 			sr[i].domain = t->rcpt[i].domain;
 			sr[i].local = t->rcpt[i].local;
@@ -916,14 +1107,8 @@ txn_finish(struct session *s)
 		snprintf(id, sizeof(id), "%s", store_id(t->msg));
 		if (store_commit(t->msg, sr, t->nrcpt) == -1)
 			err_store(s, errno);
-		else {
-			s->messages++;
-			log_info("%s event=accept id=%s peer=%s helo=%s "
-			    "from=<%s> rcpts=%zu size=%" PRIu64, s->id, id,
-			    s->peer[0] ? s->peer : "unknown", s->helo, t->from,
-			    t->nrcpt, t->body.size);
-			reply(s, 250, ES_OK, "Ok: queued as %s", id);
-		}
+		else
+			txn_accepted(s, id);
 		t->msg = NULL;
 		free(sr);
 	}
@@ -931,8 +1116,29 @@ txn_finish(struct session *s)
 }
 
 /*
+ * txn_accepted - the message is on disk: log it, say so, and start the
+ * junk-command count afresh (a client that delivers is no loiterer).
+ */
+static void
+txn_accepted(struct session *s, const char *id)
+{
+	char	 from[ESC_MAX], helo[ESC_MAX];
+
+	s->messages++;
+	s->junk = 0;
+	log_info("%s event=accept id=%s peer=%s helo=%s from=\"<%s>\" "
+	    "rcpts=%zu size=%" PRIu64, s->id, id,
+	    s->peer[0] ? s->peer : "unknown",
+	    escape(s->helo, strlen(s->helo), helo, sizeof(helo)),
+	    escape(s->txn->from, strlen(s->txn->from), from, sizeof(from)),
+	    s->txn->nrcpt, s->txn->body.size);
+	reply(s, 250, ES_OK, "Ok: queued as %s", id);
+}
+
+/*
  * body_feed - the message in CRLF form, as the client meant it.  Counts
- * the size, counts Received: headers, and stores it with LF line ends.
+ * the size, counts Received: headers, notes NUL and bare CR or LF (RFC
+ * 5322 2.3 allows neither), and stores it with LF line ends.
  */
 static void
 body_feed(struct session *s, const char *p, size_t n)
@@ -947,8 +1153,13 @@ body_feed(struct session *s, const char *p, size_t n)
 	if (b->over)
 		return;		/* read on to the end; store no more */
 	for (i = 0; i < n; i++) {
-		if (b->cr && p[i] != '\n')
+		/* One rule for DATA and BDAT: lines end in CRLF, no NUL. */
+		if (p[i] == '\0' || (p[i] == '\n' && !b->cr))
+			b->bad = 1;
+		if (b->cr && p[i] != '\n') {
 			body_emit(s, "\r", 1);	/* a CR that was not CRLF */
+			b->bad = 1;
+		}
 		b->cr = 0;
 		if (p[i] == '\r') {
 			body_emit(s, span, p + i - span);
@@ -1263,6 +1474,20 @@ die(struct session *s, const char *esc, const char *text)
 	enter(s, STATE_QUIT);
 }
 
+/*
+ * die_timeout - a deadline passed in phase ("command", "data", "bdat"):
+ * the session's own, or the wait's.
+ */
+static void
+die_timeout(struct session *s, const char *phase, const char *text)
+{
+	int	 whole = now_ms() >= s->end_ms;
+
+	log_info("%s event=timeout phase=%s stress=%s", s->id,
+	    whole ? "session" : phase, stressed(s) ? "yes" : "no");
+	die(s, ES_TIMEOUT, whole ? "Session time limit exceeded" : text);
+}
+
 static void
 reply(struct session *s, int code, const char *esc, const char *fmt, ...)
 {
@@ -1287,80 +1512,195 @@ reply_more(struct session *s, int code, const char *fmt, ...)
 }
 
 /*
- * vreply - the only writer of replies.  Buffers the line, counts 5xx
- * toward max-errors, and logs every refusal with the command escaped.
+ * vreply - the only writer of replies.  Formats the whole line first
+ * and copies it into the output buffer (flushing a full buffer first),
+ * counts 5xx toward max-errors, and logs every refusal with the command
+ * escaped.  After a failed write nothing more is said.
  */
 static void
 vreply(struct session *s, int code, int more, const char *esc,
     const char *fmt, va_list ap)
 {
-	char	 text[512], cmd[128];
+	char	 text[512], line[REPLY_MAX];
 	int	 n;
 
 	vsnprintf(text, sizeof(text), fmt, ap);
-	n = snprintf(NULL, 0, "%d%c%s%s%s\r\n", code, more ? '-' : ' ',
-	    esc ? esc : "", esc ? " " : "", text);
+	n = snprintf(line, sizeof(line), "%d%c%s%s%s\r\n", code,
+	    more ? '-' : ' ', esc ? esc : "", esc ? " " : "", text);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;	/* cannot happen: text is shorter */
 	if (s->olen + n > sizeof(s->obuf))
 		flush(s);
-	if (s->olen + n <= sizeof(s->obuf)) {
-		snprintf(s->obuf + s->olen, sizeof(s->obuf) - s->olen,
-		    "%d%c%s%s%s\r\n", code, more ? '-' : ' ', esc ? esc : "",
-		    esc ? " " : "", text);
+	if (!s->broken) {
+		memcpy(s->obuf + s->olen, line, n);
 		s->olen += n;
 	}
 	if (code >= 500)
 		s->errors++;
 	if (code >= 400)
-		log_info("%s event=reject reply=\"%d %s %s\" command=\"%s\"",
-		    s->id, code, esc ? esc : "", text,
-		    escape(s->line, cmd, sizeof(cmd)));
+		log_info("%s event=reject peer=%s reply=\"%d %s %s\" "
+		    "command=\"%s\"", s->id, s->peer[0] ? s->peer : "unknown",
+		    code, esc ? esc : "", text, s->cmd);
 	else
-		log_debug("%s >>> %d%c%s%s%s", s->id, code, more ? '-' : ' ',
-		    esc ? esc : "", esc ? " " : "", text);
+		log_debug("%s >>> %.*s", s->id, n - 2, line);
 }
 
 /*
- * escape - a command made safe for one log line.
+ * escape - the one way client octets reach a reply or a log line: any
+ * octet outside printable ASCII, and '"' and '\', becomes \xHH, so that
+ * a quoted log value cannot be closed early and a reply stays one line.
+ * in may hold NULs (inlen says where it ends); out is cut to fit.
  */
 static const char *
-escape(const char *in, char *out, size_t outsz)
+escape(const char *in, size_t inlen, char *out, size_t outsz)
 {
-	size_t	 o = 0;
+	unsigned char	 c;
+	size_t		 i, o = 0;
 
-	for (; *in != '\0' && o + 5 < outsz; in++) {
-		if (*in < 0x20 || *in >= 0x7f || *in == '"' || *in == '\\')
-			o += snprintf(out + o, outsz - o, "\\x%02x",
-			    (unsigned char)*in);
+	for (i = 0; i < inlen && o + 5 < outsz; i++) {
+		c = in[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			o += snprintf(out + o, outsz - o, "\\x%02x", c);
 		else
-			out[o++] = *in;
+			out[o++] = c;
 	}
 	out[o] = '\0';
 	return out;
 }
 
 /*
- * flush - write the pending replies.  A client that stops reading for
- * longer than the timeout, or has gone, ends the session.
+ * now_ms - the monotonic clock in milliseconds: deadlines must not move
+ * when someone sets the date.
+ */
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * stressed - is the pool nearly full right now?
+ */
+static int
+stressed(const struct session *s)
+{
+	return s->stress != NULL && atomic_load(s->stress) != 0;
+}
+
+/*
+ * limit - an error or junk-command limit as it stands now: a tenth of
+ * it (at least 1) under stress.
+ */
+static unsigned
+limit(const struct session *s, unsigned configured)
+{
+	if (!stressed(s) || configured == 0)
+		return configured;
+	return configured / 10 ? configured / 10 : 1;
+}
+
+/*
+ * wait_deadline - when the wait that began at start must end.  Asked
+ * again at each tick, because stress can begin or end meanwhile.
+ */
+static long long
+wait_deadline(struct session *s, enum wait w, long long start)
+{
+	const struct conf	*c = s->conf;
+	long long		 d, t, end = s->end_ms;
+	int			 st = stressed(s);
+
+	switch (w) {
+	case WAIT_GREET:
+		d = start + 1000LL * c->greet_pause;
+		break;
+	case WAIT_DATA:
+		/* Plus the time the octets so far needed at min-data-rate. */
+		t = st ? c->stress_timeout : c->data_timeout;
+		d = s->data_ms + 1000LL * t +
+		    (long long)(s->data_octets * 1000 / c->min_data_rate);
+		break;
+	case WAIT_WRITE:
+		/* A last 421 after the session deadline gets its moment. */
+		if (end < start + LAST_WORD_MS)
+			end = start + LAST_WORD_MS;
+		/* FALLTHROUGH */
+	case WAIT_COMMAND:
+	default:
+		t = st ? c->stress_timeout : c->timeout;
+		d = start + 1000LL * t;
+		break;
+	}
+	return d < end ? d : end;
+}
+
+/*
+ * wait_fd - wait for fd to be ready for ev until the deadline of w, for
+ * a wait that began at start (0: now).  1 when ready (or in error: the
+ * caller's read or write says which), 0 at the deadline, -2 when the
+ * stop flag is up and the wait is between commands.  Signals do not end
+ * the wait.
+ */
+static int
+wait_fd(struct session *s, int fd, short ev, enum wait w, long long start)
+{
+	struct pollfd	 pfd = { fd, ev, 0 };
+	long long	 now, d;
+	int		 r, ms;
+
+	if (start == 0)
+		start = now_ms();
+	for (;;) {
+		if ((w == WAIT_COMMAND || w == WAIT_GREET) && s->stop != NULL &&
+		    *s->stop)
+			return -2;
+		now = now_ms();
+		d = wait_deadline(s, w, start);
+		if (now >= d)
+			return 0;
+		ms = d - now > INT_MAX ? INT_MAX : (int)(d - now);
+		if (s->stress != NULL && ms > TICK_MS)
+			ms = TICK_MS;
+		r = poll(&pfd, 1, ms);
+		if (r > 0)
+			return 1;
+		if (r == -1 && errno != EINTR)
+			return 1;	/* let read() or write() say it */
+	}
+}
+
+/*
+ * flush - write the pending replies within the write deadline.  A
+ * client that stops reading, or has gone, ends the session, and from
+ * then on nothing more is said or stored.
  */
 static int
 flush(struct session *s)
 {
-	struct pollfd	 pfd = { s->out, POLLOUT, 0 };
+	long long	 start = now_ms();
 	size_t		 off = 0;
 	ssize_t		 n;
 
+	if (s->broken)
+		return -1;
 	while (off < s->olen) {
-		if (poll(&pfd, 1, s->conf->timeout * 1000) <= 0)
+		if (wait_fd(s, s->out, POLLOUT, WAIT_WRITE, start) != 1)
 			break;
 		n = write(s->out, s->obuf + off, s->olen - off);
-		if (n == -1 && errno == EINTR)
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
 		off += n;
 	}
 	if (off < s->olen) {
+		log_info("%s event=timeout phase=write unsent=%zu", s->id,
+		    s->olen - off);
 		s->olen = 0;
+		s->broken = 1;
 		enter(s, STATE_QUIT);
 		return -1;
 	}
@@ -1370,14 +1710,13 @@ flush(struct session *s)
 
 /*
  * fill - the input is used up: flush replies (this is where a pipelined
- * batch gets its answers), then wait up to timeout seconds for more.
+ * batch gets its answers), then wait for more until the deadline of w.
  * Returns the octets read, FILL_EOF at EOF or error, FILL_TIMEOUT, or,
- * between commands (cmd set), FILL_STOP once the stop flag is up.
+ * between commands, FILL_STOP once the stop flag is up.
  */
 static int
-fill(struct session *s, int timeout, int cmd)
+fill(struct session *s, enum wait w)
 {
-	struct pollfd	 pfd = { s->in, POLLIN, 0 };
 	ssize_t		 n;
 	int		 r;
 
@@ -1385,19 +1724,21 @@ fill(struct session *s, int timeout, int cmd)
 		return FILL_EOF;
 	s->ipos = s->ilen = 0;
 	for (;;) {
-		if (cmd && s->stop != NULL && *s->stop)
-			return FILL_STOP;
-		r = poll(&pfd, 1, timeout * 1000);
+		/* A command's time runs from when read_line() began. */
+		r = wait_fd(s, s->in, POLLIN, w,
+		    w == WAIT_COMMAND ? s->wait_ms : 0);
 		if (r == 0)
 			return FILL_TIMEOUT;
-		if (r == -1 && errno == EINTR)
-			continue;
-		n = r == -1 ? -1 : read(s->in, s->ibuf, sizeof(s->ibuf));
-		if (n == -1 && errno == EINTR)
+		if (r == -2)
+			return FILL_STOP;
+		n = read(s->in, s->ibuf, sizeof(s->ibuf));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			return FILL_EOF;
 		s->ilen = n;
+		if (w == WAIT_DATA)
+			s->data_octets += n;
 		return n;
 	}
 }
@@ -1415,6 +1756,8 @@ read_line(struct session *s, size_t *lenp)
 	int	 toolong = 0, r;
 
 	s->line[0] = '\0';	/* a reply now is to no command: log none */
+	s->cmd[0] = '\0';
+	s->wait_ms = now_ms();
 	for (;;) {
 		start = s->ibuf + s->ipos;
 		avail = s->ilen - s->ipos;
@@ -1429,7 +1772,7 @@ read_line(struct session *s, size_t *lenp)
 		s->ipos += take;
 		if (lf != NULL)
 			break;
-		if ((r = fill(s, s->conf->timeout, 1)) <= 0)
+		if ((r = fill(s, WAIT_COMMAND)) <= 0)
 			return r == FILL_TIMEOUT ? IO_TIMEOUT :
 			    r == FILL_STOP ? IO_STOP : IO_EOF;
 	}

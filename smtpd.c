@@ -198,17 +198,19 @@ main(int argc, char *argv[])
 static int
 serve_one(struct conf *conf, const struct passwd *pw, int fd)
 {
-	struct store	*st;
-	char		 peer[INET6_ADDRSTRLEN];
-	int		 out = fd == 0 ? 1 : fd;
+	struct session_env	 env;
+	char			 peer[INET6_ADDRSTRLEN];
+	int			 out = fd == 0 ? 1 : fd;
 
-	open_spool(conf, pw, &st);
+	memset(&env, 0, sizeof(env));
+	env.conf = conf;
+	open_spool(conf, pw, &env.store);
 	if (pw != NULL)
 		drop_privileges(pw);
-	session_run(fd, out, peer_name(fd, peer, sizeof(peer)), conf, st,
-	    NULL);
+	env.peer = peer_name(fd, peer, sizeof(peer));
+	session_run(fd, out, &env);
 	linger_close(fd, out);
-	store_close(st);
+	store_close(env.store);
 	return 0;
 }
 
@@ -781,9 +783,10 @@ worker_main(struct daemon *d)
 static void
 serve_conn(struct daemon *d, struct listener *l, int fd)
 {
-	const char	*why, *p;
-	char		 peer[INET6_ADDRSTRLEN];
-	int		 r = PROXY_LOCAL;
+	struct session_env	 env;
+	const char		*why, *p;
+	char			 peer[INET6_ADDRSTRLEN];
+	int			 r = PROXY_LOCAL;
 
 	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
 	    sizeof(peer), &why)) == -1) {
@@ -792,8 +795,13 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 		    p ? p : "unknown", l->name, why);
 		return;
 	}
-	session_run(fd, fd, r == PROXY_ADDRESS ? peer :
-	    peer_name(fd, peer, sizeof(peer)), &d->conf, d->store, &got_term);
+	memset(&env, 0, sizeof(env));
+	env.peer = r == PROXY_ADDRESS ? peer :
+	    peer_name(fd, peer, sizeof(peer));
+	env.conf = &d->conf;
+	env.store = d->store;
+	env.stop = &got_term;
+	session_run(fd, fd, &env);
 }
 
 /*

@@ -318,7 +318,7 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 @test "smuggling: <LF>.<LF> does not end the data, the message is refused" {
 	run smtp_raw "$begin"'a\n.\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<v@example.org>\r\nDATA\r\nevil\r\n.\r\nQUIT\r\n'
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"550 5.5.2 "* ]]
+	[[ "$output" == *"550 5.6.0 "* ]]
 	# The smuggled MAIL was data, not a command: one 250 2.1.0 only.
 	[ "$(printf '%s\n' "$output" | grep -c '^250 2.1.0')" -eq 1 ]
 	[ "$(reply_count 354)" -eq 1 ]
@@ -328,28 +328,28 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 
 @test "smuggling: <CR><LF>.<LF> does not end the data" {
 	run smtp_raw "$begin"'a\r\n.\nRSET\r\nb\r\n.\r\nQUIT\r\n'
-	[[ "$output" == *"550 5.5.2 "* ]]
+	[[ "$output" == *"550 5.6.0 "* ]]
 	[ "$(printf '%s\n' "$output" | grep -c '^250 2.0.0 Ok$')" -eq 0 ]
 	[ -z "$(maildir_files example.org u)" ]
 }
 
 @test "smuggling: <LF>.<CR><LF> does not end the data" {
 	run smtp_raw "$begin"'a\n.\r\nRSET\r\nb\r\n.\r\nQUIT\r\n'
-	[[ "$output" == *"550 5.5.2 "* ]]
+	[[ "$output" == *"550 5.6.0 "* ]]
 	[ "$(printf '%s\n' "$output" | grep -c '^250 2.0.0 Ok$')" -eq 0 ]
 	[ -z "$(maildir_files example.org u)" ]
 }
 
 @test "smuggling: <CR>.<CR> and a bare CR refuse the message" {
 	run smtp_raw "$begin"'a\r.\rRSET\r\nb\r\n.\r\nQUIT\r\n'
-	[[ "$output" == *"550 5.5.2 "* ]]
+	[[ "$output" == *"550 5.6.0 "* ]]
 	[ "$(printf '%s\n' "$output" | grep -c '^250 2.0.0 Ok$')" -eq 0 ]
 	[ -z "$(maildir_files example.org u)" ]
 }
 
 @test "smuggling: after a refused message the session goes on in sync" {
 	run smtp_raw "$begin"'a\n.\nb\r\n.\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\nok\r\n.\r\nQUIT\r\n'
-	[[ "$output" == *"550 5.5.2 "* ]]
+	[[ "$output" == *"550 5.6.0 "* ]]
 	[ "$(printf '%s\n' "$output" | grep -c '^250 2.0.0 Ok: queued')" -eq 1 ]
 	f=$(maildir_files example.org u)
 	[ "$(body_of "$f")" = "ok" ]
@@ -535,8 +535,8 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 }
 
 @test "BDAT 0 LAST ends a message" {
-	run smtp_raw 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nBDAT 3\r\nhi\nBDAT 0 LAST\r\nQUIT\r\n'
-	[[ "${lines[10]}" == "250 2.0.0 3 octets received" ]]
+	run smtp_raw 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nBDAT 4\r\nhi\r\nBDAT 0 LAST\r\nQUIT\r\n'
+	[[ "${lines[10]}" == "250 2.0.0 4 octets received" ]]
 	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
 	[ "$(count_messages example.org u)" -eq 1 ]
 }
@@ -566,11 +566,19 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[ "$(reply_count 354)" -eq 0 ]
 }
 
-@test "BDAT with a bad size is 501 5.5.4" {
-	run smtp_raw 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nBDAT x\r\nBDAT 5 NOW\r\nBDAT\r\nQUIT\r\n'
-	[[ "${lines[10]}" == "501 5.5.4 "* ]]
-	[[ "${lines[11]}" == "501 5.5.4 "* ]]
-	[[ "${lines[12]}" == "501 5.5.4 "* ]]
+@test "BDAT with a size that cannot be read is 501 5.5.4, then 421 and close" {
+	# The chunk cannot be skipped without its size: what follows would
+	# be read as commands, so the session ends.
+	for bad in 'x' '5 NOW' '+5' '5  LAST' '5 LAST ' '-1'; do
+		run smtp_raw "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nBDAT $bad\r\nNOOP\r\nQUIT\r\n"
+		[ "$status" -eq 0 ]
+		[[ "${lines[10]}" == "501 5.5.4 Syntax: BDAT <size> [LAST]" ]]
+		[[ "${lines[11]}" == "421 4.5.0 mx.test BDAT chunk cannot be skipped, closing connection" ]]
+		[ "${#lines[@]}" -eq 12 ]
+	done
+	run smtp_raw 'EHLO c\r\nBDAT\r\nQUIT\r\n'
+	[[ "${lines[8]}" == "501 5.5.4 Syntax: BDAT <argument>" ]]
+	[[ "${lines[9]}" == "221 "* ]]
 }
 
 @test "a client that hangs up inside a BDAT chunk leaves nothing stored" {

@@ -425,7 +425,7 @@ make_maildir() {
 @test "a message with a bare LF is refused and leaves nothing stored" {
 	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nbare\nLF\r\n.\r\nQUIT\r\n"
 	[ "$status" -eq 0 ]
-	[[ ${lines[-2]} == "550 5.5.2 "* ]]
+	[[ ${lines[-2]} == "550 5.6.0 "* ]]
 	[ "$(count_messages example.org bob)" -eq 0 ]
 	[ -z "$(tmp_files example.org bob)" ]
 }
