@@ -141,9 +141,9 @@ read_exact(int fd, char *buf, size_t n, long long deadline)
 
 /*
  * read_v1 - the rest of "PROXY ...\r\n" into buf (which holds the first
- * six octets and has room for V1_MAX + 1), NUL-terminated.  What is
- * peeked up to the LF is header; so is everything peeked when no LF has
- * come yet.
+ * six octets and has room for V1_MAX + 1), NUL-terminated; a line with a
+ * NUL of its own is refused.  What is peeked up to the LF is header; so
+ * is everything peeked when no LF has come yet.
  */
 static int
 read_v1(int fd, char *buf, long long deadline)
@@ -166,6 +166,9 @@ read_v1(int fd, char *buf, long long deadline)
 			return -1;
 		have += take;
 		if (lf != NULL) {
+			/* A NUL would hide what follows it from parse_v1(). */
+			if (memchr(buf, '\0', have) != NULL)
+				return -1;
 			buf[have] = '\0';
 			return 0;
 		}
