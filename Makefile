@@ -12,8 +12,8 @@ STD	= -std=c11 -D_POSIX_C_SOURCE=200809L \
 	  -DSMTPD_CONF=\"$(SYSCONFDIR)/smtpd.conf\"
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
-SRCS	= smtpd.c session.c store.c conf.c log.c proxy.c
-HDRS	= session.h store.h conf.h log.h proxy.h
+SRCS	= smtpd.c session.c store.c conf.c log.c proxy.c scoreboard.c
+HDRS	= session.h store.h conf.h log.h proxy.h scoreboard.h
 
 all: smtpd
 
@@ -29,8 +29,13 @@ run: smtpd
 	./smtpd -d -f examples/dev.conf
 
 # Every test runs against the plain build and the sanitizer build.
-test: smtpd smtpd-asan
+# test/smtpc plays hostile and honest clients over loopback.
+test: smtpd smtpd-asan test/smtpc
 	./test/run
+
+test/smtpc: test/smtpc.c
+	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    test/smtpc.c
 
 lint:
 	mandoc -Tlint -Wwarning smtpd.8 smtpd.conf.5
@@ -43,6 +48,6 @@ install: smtpd
 	install -m 644 smtpd.conf.5 $(DESTDIR)$(MANDIR)/man5/smtpd.conf.5
 
 clean:
-	rm -f smtpd smtpd-asan
+	rm -f smtpd smtpd-asan test/smtpc
 
 .PHONY: all run test lint install clean

@@ -15,11 +15,18 @@
  *
  * The pool is classic pre-forking: the master binds, opens the spool,
  * drops privileges and forks "workers" processes.  Each worker waits in
- * poll()/accept() on the listening sockets, runs one session at a time,
- * and exits after max-sessions of them.  The master only supervises: it
- * replaces a worker that exits, slows down when workers die as soon as
- * they start (a broken setup must not become a fork loop), reloads on
- * SIGHUP and stops the pool on SIGTERM.
+ * pselect()/accept() on the listening sockets, runs one session at a
+ * time, and exits after max-sessions of them.  The master only
+ * supervises: it replaces a worker that exits, slows down when workers
+ * die as soon as they start (a broken setup must not become a fork
+ * loop), reloads on SIGHUP, lists the pool on SIGUSR1, logs stress, and
+ * stops the pool on SIGTERM.
+ *
+ * A fixed pool is only as good as its defences against clients that
+ * hold workers: the session's deadlines (session.c), and the scoreboard
+ * (scoreboard.c) the workers share, which refuses an address that holds
+ * max-per-address sessions already and raises the stress flag that
+ * shortens every deadline while the pool is nearly full.
  *
  * Under inetd fds 0, 1 and 2 are all the client's socket, so in -i mode
  * logs go to syslog unless -d asks for stderr.
@@ -27,6 +34,9 @@
 #define _DEFAULT_SOURCE		/* setgroups(): not POSIX, but everywhere */
 
 #include <sys/types.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -52,6 +62,7 @@
 #include "conf.h"
 #include "log.h"
 #include "proxy.h"
+#include "scoreboard.h"
 #include "session.h"
 #include "store.h"
 
@@ -62,9 +73,10 @@
 #define LISTEN_FDS_START	3	/* sd_listen_fds(3) */
 #define BACKLOG			128
 #define GRACE_SECONDS		10	/* for sessions to end on SIGTERM */
-#define QUICK_DEATH		1	/* seconds: died "at start" */
+#define QUICK_DEATH_MS		1000	/* died "at start" */
 #define BACKOFF_MAX		32	/* seconds between respawns, at worst */
-#define LINGER_SECONDS		2	/* to drain a client after our last reply */
+#define LINGER_MS		2000	/* to drain a client after our last reply */
+#define LINGER_STRESS_MS	250	/* the same, while workers are short */
 
 struct listener {
 	int		 fd;
@@ -74,8 +86,9 @@ struct listener {
 
 struct worker {
 	pid_t		 pid;
-	time_t		 started;
+	long long	 started;		/* ms, monotonic */
 	unsigned	 generation;
+	int		 slot;			/* in the scoreboard, or -1 */
 };
 
 struct daemon {
@@ -88,15 +101,24 @@ struct daemon {
 	size_t		 nw;
 	unsigned	 generation;		/* bumped by each reload */
 	unsigned	 backoff;		/* seconds; 0 when healthy */
-	time_t		 next_spawn;
+	long long	 next_spawn;		/* ms, monotonic */
 	int		 alive[2];		/* EOF on [0]: the master died */
+	struct scoreboard *sb;
+	int		 stress;		/* as last logged */
+	int		 slot;			/* a worker's own slot */
 };
 
-static volatile sig_atomic_t	 got_term, got_hup, got_chld;
+static volatile sig_atomic_t	 got_term, got_hup, got_chld, got_usr1;
+
+/* What a worker's SIGTERM handler closes at once: see worker_main(). */
+static int	 *term_close;
+static size_t	  nterm_close;
 
 static void	 usage(void) __attribute__((noreturn));
 static void	 on_signal(int);
+static void	 on_worker_term(int);
 static void	 catch_signals(void);
+static long long now_ms(void);
 static const char *peer_name(int, char *, size_t);
 static int	 serve_one(struct conf *, const struct passwd *, int);
 static int	 activated_fds(void);
@@ -116,12 +138,15 @@ static void	 master(struct daemon *);
 static void	 spawn_missing(struct daemon *, struct timespec *);
 static void	 reap(struct daemon *);
 static void	 reload(struct daemon *);
+static void	 log_stress(struct daemon *);
+static void	 close_listeners(struct daemon *);
 static void	 stop_pool(struct daemon *);
-static void	 worker_main(struct daemon *) __attribute__((noreturn));
+static void	 worker_main(struct daemon *, int) __attribute__((noreturn));
+static void	 worker_signals(struct daemon *);
 static int	 accept_one(struct daemon *, struct listener **,
 		    const sigset_t *);
-static void	 serve_conn(struct daemon *, struct listener *, int);
-static void	 linger_close(int, int);
+static int	 serve_conn(struct daemon *, struct listener *, int);
+static void	 linger_close(int, int, int);
 
 /*
  * usage - exactly the SYNOPSIS of smtpd(8).
@@ -209,7 +234,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd)
 		drop_privileges(pw);
 	env.peer = peer_name(fd, peer, sizeof(peer));
 	session_run(fd, out, &env);
-	linger_close(fd, out);
+	linger_close(fd, out, LINGER_MS);
 	store_close(env.store);
 	return 0;
 }
@@ -502,9 +527,12 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 		log_init("smtpd", 0, log_verbose());
 		detach();
 	}
-	log_info("event=start pid=%ld workers=%u user=%s", (long)getpid(),
-	    d->conf.workers, pw ? pw->pw_name : "(unchanged)");
+	d->sb = scoreboard_new(d->conf.workers);
+	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s",
+	    (long)getpid(), d->conf.workers, d->conf.max_per_address,
+	    pw ? pw->pw_name : "(unchanged)");
 	master(d);
+	scoreboard_free(d->sb);
 	store_close(d->store);
 	free(d->l);
 	free(d->w);
@@ -525,7 +553,28 @@ on_signal(int sig)
 	case SIGCHLD:
 		got_chld = 1;
 		break;
+	case SIGUSR1:
+		got_usr1 = 1;
+		break;
 	}
+}
+
+/*
+ * on_worker_term - a worker told to stop (or, on Linux, whose master
+ * died) lets go of the listening sockets at once, so that a new smtpd
+ * can bind the port while this one finishes its session.  close() is
+ * async-signal-safe; nothing uses the sockets after got_term is set.
+ */
+static void
+on_worker_term(int sig)
+{
+	size_t	 i;
+
+	(void)sig;
+	got_term = 1;
+	for (i = 0; i < nterm_close; i++)
+		close(term_close[i]);
+	nterm_close = 0;
 }
 
 /*
@@ -544,6 +593,21 @@ catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/*
+ * now_ms - the monotonic clock in milliseconds, for the respawn
+ * throttle and the linger: whole seconds of time() made a worker killed
+ * after milliseconds look like one that lived a second.
+ */
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -556,12 +620,15 @@ master(struct daemon *d)
 {
 	struct timespec	 ts, *tsp;
 	sigset_t	 block, orig;
+	fd_set		 rfd;
+	int		 fd = scoreboard_fd(d->sb);
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &orig);
 	catch_signals();
 	for (;;) {
@@ -573,16 +640,53 @@ master(struct daemon *d)
 			got_hup = 0;
 			reload(d);
 		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			scoreboard_log(d->sb);
+		}
 		tsp = NULL;
 		spawn_missing(d, &ts);
-		if (ts.tv_sec > 0)
+		if (ts.tv_sec > 0 || ts.tv_nsec > 0)
 			tsp = &ts;
-		if (pselect(0, NULL, NULL, NULL, tsp, &orig) == -1 &&
-		    errno != EINTR)
-			fatal("pselect");
+		FD_ZERO(&rfd);
+		if (fd != -1)
+			FD_SET(fd, &rfd);
+		if (pselect(fd + 1, &rfd, NULL, NULL, tsp, &orig) == -1) {
+			if (errno != EINTR)
+				fatal("pselect");
+		} else if (fd != -1 && FD_ISSET(fd, &rfd))
+			log_stress(d);
 	}
+	/* New connections are refused from now on, not queued and reset. */
+	close_listeners(d);
 	stop_pool(d);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
+}
+
+/*
+ * log_stress - a worker says the stress flag flipped: log the change.
+ */
+static void
+log_stress(struct daemon *d)
+{
+	unsigned	 busy;
+	int		 st = scoreboard_changed(d->sb, &busy);
+
+	if (st == d->stress)
+		return;
+	d->stress = st;
+	log_info("event=stress state=%s busy=%u workers=%u", st ? "on" : "off",
+	    busy, d->conf.workers);
+}
+
+static void
+close_listeners(struct daemon *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nl; i++)
+		close(d->l[i].fd);
+	d->nl = 0;
 }
 
 /*
@@ -594,15 +698,17 @@ spawn_missing(struct daemon *d, struct timespec *ts)
 {
 	struct worker	*w;
 	size_t		 i, have = 0;
-	time_t		 now = time(NULL);
+	long long	 now = now_ms();
 	pid_t		 pid;
+	int		 slot;
 
 	ts->tv_sec = ts->tv_nsec = 0;
 	for (i = 0; i < d->nw; i++)
 		have += d->w[i].generation == d->generation;
 	for (; have < d->conf.workers; have++) {
 		if (now < d->next_spawn) {
-			ts->tv_sec = d->next_spawn - now;
+			ts->tv_sec = (d->next_spawn - now) / 1000;
+			ts->tv_nsec = (d->next_spawn - now) % 1000 * 1000000;
 			return;
 		}
 		if ((w = realloc(d->w, (d->nw + 1) * sizeof(*w))) == NULL) {
@@ -610,34 +716,38 @@ spawn_missing(struct daemon *d, struct timespec *ts)
 			return;
 		}
 		d->w = w;
+		slot = scoreboard_reserve(d->sb);
 		if ((pid = fork()) == -1) {
 			log_warn("fork");
-			d->next_spawn = now + 1;
+			scoreboard_release(d->sb, slot);
+			d->next_spawn = now + 1000;
 			ts->tv_sec = 1;
 			return;
 		}
 		if (pid == 0)
-			worker_main(d);
+			worker_main(d, slot);
+		scoreboard_assign(d->sb, slot, pid);
 		w[d->nw].pid = pid;
 		w[d->nw].started = now;
 		w[d->nw].generation = d->generation;
+		w[d->nw].slot = slot;
 		d->nw++;
 	}
 }
 
 /*
  * reap - collect every worker that has exited.  Workers that die within
- * a second of starting double the pause before the next fork (up to
- * BACKOFF_MAX), once per round of forks; one that lived longer, or
+ * QUICK_DEATH_MS of starting double the pause before the next fork (up
+ * to BACKOFF_MAX), once per round of forks; one that lived longer, or
  * exited cleanly, clears it.
  */
 static void
 reap(struct daemon *d)
 {
-	time_t	 now = time(NULL);
-	size_t	 i;
-	pid_t	 pid;
-	int	 status, failed;
+	long long	 now = now_ms();
+	size_t		 i;
+	pid_t		 pid;
+	int		 status, failed;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < d->nw && d->w[i].pid != pid; i++)
@@ -649,14 +759,15 @@ reap(struct daemon *d)
 		    WIFSIGNALED(status) ? "signal" : "status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) :
 		    WEXITSTATUS(status));
-		if (!failed || now - d->w[i].started >= QUICK_DEATH)
+		scoreboard_release(d->sb, d->w[i].slot);
+		if (!failed || now - d->w[i].started >= QUICK_DEATH_MS)
 			d->backoff = 0;
 		else if (now >= d->next_spawn) {
 			/* Once a round: its siblings died of the same cause. */
 			d->backoff = d->backoff ? d->backoff * 2 : 1;
 			if (d->backoff > BACKOFF_MAX)
 				d->backoff = BACKOFF_MAX;
-			d->next_spawn = now + d->backoff;
+			d->next_spawn = now + 1000LL * d->backoff;
 			log_warnx("event=throttle pid=%ld reason=died-at-start "
 			    "backoff=%us", (long)pid, d->backoff);
 		}
@@ -691,6 +802,8 @@ reload(struct daemon *d)
 	d->generation++;
 	d->backoff = 0;
 	d->next_spawn = 0;
+	if (d->sb != NULL)
+		scoreboard_resize(d->sb, d->conf.workers);
 	for (i = 0; i < d->nw; i++)
 		kill(d->w[i].pid, SIGHUP);
 	log_info("event=reload file=%s workers=%u", d->path, d->conf.workers);
@@ -721,14 +834,14 @@ stop_pool(struct daemon *d)
 {
 	struct timespec	 ts = { 1, 0 };
 	sigset_t	 none;
-	time_t		 deadline = time(NULL) + GRACE_SECONDS;
+	long long	 deadline = now_ms() + GRACE_SECONDS * 1000LL;
 	size_t		 i;
 
 	log_info("event=stop workers=%zu", d->nw);
 	for (i = 0; i < d->nw; i++)
 		kill(d->w[i].pid, SIGTERM);
 	sigemptyset(&none);
-	while (d->nw > 0 && time(NULL) < deadline) {
+	while (d->nw > 0 && now_ms() < deadline) {
 		reap(d);
 		if (d->nw > 0)
 			pselect(0, NULL, NULL, NULL, &ts, &none);
@@ -749,15 +862,16 @@ stop_pool(struct daemon *d)
  * session, where they must interrupt the wait.
  */
 static void
-worker_main(struct daemon *d)
+worker_main(struct daemon *d, int slot)
 {
 	struct listener	*l;
 	sigset_t	 none, blocked;
 	unsigned	 served = 0;
-	int		 fd;
+	int		 fd, linger;
 
-	got_term = got_hup = got_chld = 0;
-	signal(SIGCHLD, SIG_DFL);
+	got_term = got_hup = got_chld = got_usr1 = 0;
+	d->slot = slot;
+	worker_signals(d);
 	close(d->alive[1]);
 	sigemptyset(&none);
 	free(d->w);
@@ -768,32 +882,65 @@ worker_main(struct daemon *d)
 		if ((fd = accept_one(d, &l, &none)) == -1)
 			continue;
 		sigprocmask(SIG_SETMASK, &none, &blocked);
-		serve_conn(d, l, fd);
+		linger = serve_conn(d, l, fd);
 		sigprocmask(SIG_SETMASK, &blocked, NULL);
-		linger_close(fd, fd);
+		linger_close(fd, fd, linger);
 		served++;
 	}
 	_exit(0);
 }
 
 /*
- * serve_conn - the PROXY header if the listener expects one, then the
- * session.  A refused header closes the connection without a greeting.
+ * worker_signals - SIGTERM (and SIGINT, which a terminal sends the whole
+ * process group) close the listening sockets at once.  On Linux the
+ * kernel sends SIGTERM when the master dies, so that a worker in a
+ * session lets go of the port too; elsewhere such a worker keeps it
+ * until its session ends, which the deadlines bound.
  */
 static void
+worker_signals(struct daemon *d)
+{
+	struct sigaction	 sa;
+	size_t			 i;
+
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGUSR1, SIG_IGN);
+	if ((term_close = calloc(d->nl, sizeof(*term_close))) != NULL) {
+		for (i = 0; i < d->nl; i++)
+			term_close[i] = d->l[i].fd;
+		nterm_close = d->nl;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_worker_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+#ifdef __linux__
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		log_warn("prctl PR_SET_PDEATHSIG");
+#endif
+}
+
+/*
+ * serve_conn - the PROXY header if the listener expects one, then the
+ * session.  A refused header closes the connection without a greeting.
+ * Returns how long to linger for the client's last octets (ms).
+ */
+static int
 serve_conn(struct daemon *d, struct listener *l, int fd)
 {
 	struct session_env	 env;
 	const char		*why, *p;
 	char			 peer[INET6_ADDRSTRLEN];
-	int			 r = PROXY_LOCAL;
+	unsigned		 held;
+	int			 r = PROXY_LOCAL, linger;
 
 	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
 	    sizeof(peer), &why)) == -1) {
 		p = peer_name(fd, peer, sizeof(peer));
 		log_warnx("event=proxy-refused peer=%s listen=%s reason=%s",
 		    p ? p : "unknown", l->name, why);
-		return;
+		return 0;
 	}
 	memset(&env, 0, sizeof(env));
 	env.peer = r == PROXY_ADDRESS ? peer :
@@ -801,7 +948,19 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 	env.conf = &d->conf;
 	env.store = d->store;
 	env.stop = &got_term;
+	env.stress = scoreboard_stress(d->sb);
+	held = scoreboard_enter(d->sb, d->slot, env.peer);
+	env.crowded = d->conf.max_per_address != 0 &&
+	    held > d->conf.max_per_address;
 	session_run(fd, fd, &env);
+	/*
+	 * A refused address gets its 421 and no more of our time: it has
+	 * sent nothing a well-behaved client would, so nothing is lost.
+	 */
+	linger = env.crowded ? 0 : env.stress != NULL &&
+	    atomic_load(env.stress) ? LINGER_STRESS_MS : LINGER_MS;
+	scoreboard_leave(d->sb, d->slot);
+	return linger;
 }
 
 /*
@@ -809,21 +968,20 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
  * socket closed with unread input sends RST, and an RST can destroy the
  * 221 or 421 still on its way to a client that had pipelined more.  So:
  * FIN first, then read and drop what the client still sends until it
- * closes or LINGER_SECONDS pass, then close.  On a pipe (tests) the
- * shutdown() fails and this is a plain close.
+ * closes or ms pass, then close.  On a pipe (tests) the shutdown() fails
+ * and this is a plain close.
  */
 static void
-linger_close(int in, int out)
+linger_close(int in, int out, int ms)
 {
 	struct pollfd	 pfd = { in, POLLIN, 0 };
-	time_t		 deadline = time(NULL) + LINGER_SECONDS;
+	long long	 deadline = now_ms() + ms, left;
 	char		 buf[4096];
-	ssize_t		 n;
 
-	if (shutdown(out, SHUT_WR) == 0) {
-		while (time(NULL) < deadline &&
-		    poll(&pfd, 1, LINGER_SECONDS * 1000) > 0 &&
-		    (n = read(in, buf, sizeof(buf))) > 0)
+	if (ms > 0 && shutdown(out, SHUT_WR) == 0) {
+		while ((left = deadline - now_ms()) > 0 &&
+		    poll(&pfd, 1, (int)left) > 0 &&
+		    read(in, buf, sizeof(buf)) > 0)
 			;
 	}
 	close(in);

@@ -5,7 +5,9 @@ load helper
 
 setup() {
 	smtpd_setup
-	conf "workers 2"
+	# Every client here comes from 127.0.0.1: no per-address limit
+	# (pool.bats tests it).
+	conf "workers 2" "max-per-address 0"
 }
 
 teardown() {

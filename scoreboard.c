@@ -1,0 +1,325 @@
+/*
+ * scoreboard.c - the pool's shared table: one slot per worker.
+ *
+ * The table is an anonymous shared mapping made by the master before the
+ * first fork, so every worker inherits it; nothing else can reach it.
+ * A slot is written by its own worker (busy or idle, the client, since
+ * when) or by the master (reserved, assigned, freed), and read by all.
+ * Counting is a scan of the slots in use: at most a few hundred loads,
+ * once per connection, which is nothing next to the fsyncs a message
+ * costs.  The peer text in a slot is for the SIGUSR1 listing only; a
+ * reader racing a writer may see it half written, never the counts.
+ *
+ * Stress has hysteresis, so that a pool hovering at its limit does not
+ * flip the flag, and the log, on every connection: it begins when the
+ * busy count reaches seven eighths of the pool (rounded up: all of a
+ * pool of 4, 14 of 16, 56 of 64) and ends when it falls to half.  The
+ * worker whose session crosses a threshold flips the flag and writes
+ * one octet to a pipe the master watches, so that the master can log
+ * it; the sessions read the flag directly.
+ */
+#define _DEFAULT_SOURCE		/* MAP_ANONYMOUS: not POSIX, but everywhere */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "scoreboard.h"
+
+#if ATOMIC_INT_LOCK_FREE != 2 || ATOMIC_LLONG_LOCK_FREE != 2
+#error "the scoreboard needs lock-free atomics to share them between processes"
+#endif
+
+/* Room for a full pool and one that is still finishing after a reload. */
+#define NSLOTS		(2 * CONF_WORKERS_MAX)
+
+enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
+
+struct slot {
+	atomic_int		 state;		/* enum slot_state */
+	atomic_int		 pid;
+	atomic_ullong		 key;		/* addr_key() of the client */
+	atomic_llong		 since;		/* wall clock, for the listing */
+	char			 peer[INET6_ADDRSTRLEN];
+};
+
+struct scoreboard {
+	atomic_int		 stress;
+	atomic_uint		 high, low;	/* stress thresholds */
+	atomic_uint		 used;		/* slots below this may be in use */
+	int			 pipe[2];	/* workers -> master: look */
+	struct slot		 slot[NSLOTS];
+};
+
+static uint64_t	 addr_key(const char *);
+static unsigned	 count(struct scoreboard *, uint64_t);
+static void	 restress(struct scoreboard *);
+
+/*
+ * scoreboard_new - the table, for a pool of workers; NULL (logged) if
+ * it cannot be had, and the pool then runs without the defences.
+ */
+struct scoreboard *
+scoreboard_new(unsigned workers)
+{
+	struct scoreboard	*sb;
+	int			 i;
+
+	sb = mmap(NULL, sizeof(*sb), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sb == MAP_FAILED) {
+		log_warn("scoreboard: mmap");
+		return NULL;
+	}
+	/* A fresh anonymous mapping is zero: every slot SLOT_FREE. */
+	if (pipe(sb->pipe) == -1) {
+		log_warn("scoreboard: pipe");
+		munmap(sb, sizeof(*sb));
+		return NULL;
+	}
+	for (i = 0; i < 2; i++) {
+		fcntl(sb->pipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(sb->pipe[i], F_SETFL, O_NONBLOCK);
+	}
+	scoreboard_resize(sb, workers);
+	return sb;
+}
+
+void
+scoreboard_free(struct scoreboard *sb)
+{
+	if (sb == NULL)
+		return;
+	close(sb->pipe[0]);
+	close(sb->pipe[1]);
+	munmap(sb, sizeof(*sb));
+}
+
+/*
+ * scoreboard_resize - the pool size changed (start, reload): new
+ * stress thresholds.
+ */
+void
+scoreboard_resize(struct scoreboard *sb, unsigned workers)
+{
+	atomic_store(&sb->high, (7 * workers + 7) / 8);
+	atomic_store(&sb->low, workers / 2);
+	restress(sb);
+}
+
+/*
+ * scoreboard_reserve - the master takes a free slot for a worker it is
+ * about to fork; -1 when none is free (that worker then counts nothing).
+ */
+int
+scoreboard_reserve(struct scoreboard *sb)
+{
+	int	 i, free_state;
+
+	if (sb == NULL)
+		return -1;
+	for (i = 0; i < NSLOTS; i++) {
+		free_state = SLOT_FREE;
+		if (atomic_compare_exchange_strong(&sb->slot[i].state,
+		    &free_state, SLOT_IDLE)) {
+			atomic_store(&sb->slot[i].pid, 0);
+			atomic_store(&sb->slot[i].key, 0);
+			if ((unsigned)i >= atomic_load(&sb->used))
+				atomic_store(&sb->used, i + 1);
+			return i;
+		}
+	}
+	return -1;
+}
+
+void
+scoreboard_assign(struct scoreboard *sb, int slot, pid_t pid)
+{
+	if (sb != NULL && slot >= 0)
+		atomic_store(&sb->slot[slot].pid, pid);
+}
+
+/*
+ * scoreboard_release - the master reaped the slot's worker.  A worker
+ * killed in a session leaves its slot busy: freeing it may end stress.
+ */
+void
+scoreboard_release(struct scoreboard *sb, int slot)
+{
+	if (sb == NULL || slot < 0)
+		return;
+	atomic_store(&sb->slot[slot].state, SLOT_FREE);
+	restress(sb);
+}
+
+/*
+ * scoreboard_enter - the worker in slot starts a session with peer
+ * (NULL: unknown).  Returns how many sessions that address (or /64)
+ * holds, this one included.
+ */
+unsigned
+scoreboard_enter(struct scoreboard *sb, int slot, const char *peer)
+{
+	struct slot	*s;
+	uint64_t	 key = addr_key(peer);
+
+	if (sb == NULL || slot < 0)
+		return 1;
+	s = &sb->slot[slot];
+	atomic_store(&s->key, key);
+	atomic_store(&s->since, (long long)time(NULL));
+	snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "unknown");
+	atomic_store(&s->state, SLOT_BUSY);
+	restress(sb);
+	return key == 0 ? 1 : count(sb, key);
+}
+
+void
+scoreboard_leave(struct scoreboard *sb, int slot)
+{
+	if (sb == NULL || slot < 0)
+		return;
+	atomic_store(&sb->slot[slot].state, SLOT_IDLE);
+	restress(sb);
+}
+
+/*
+ * scoreboard_stress - the flag sessions watch; NULL for no scoreboard.
+ */
+const atomic_int *
+scoreboard_stress(const struct scoreboard *sb)
+{
+	return sb == NULL ? NULL : &sb->stress;
+}
+
+/*
+ * scoreboard_fd - readable when the stress flag may have changed.
+ */
+int
+scoreboard_fd(const struct scoreboard *sb)
+{
+	return sb == NULL ? -1 : sb->pipe[0];
+}
+
+/*
+ * scoreboard_changed - for the master, once scoreboard_fd() is
+ * readable: empty the pipe, return the stress flag and the busy count.
+ */
+int
+scoreboard_changed(struct scoreboard *sb, unsigned *busy)
+{
+	char	 buf[64];
+
+	while (read(sb->pipe[0], buf, sizeof(buf)) > 0)
+		;
+	*busy = count(sb, 0);
+	return atomic_load(&sb->stress);
+}
+
+/*
+ * scoreboard_log - one line per worker, then a summary: for an
+ * administrator asking who holds the workers (SIGUSR1).
+ */
+void
+scoreboard_log(const struct scoreboard *sb)
+{
+	const struct slot	*s;
+	time_t			 now = time(NULL);
+	unsigned		 i, used, busy = 0, idle = 0;
+	int			 st;
+
+	if (sb == NULL)
+		return;
+	used = atomic_load(&sb->used);
+	for (i = 0; i < used; i++) {
+		s = &sb->slot[i];
+		if ((st = atomic_load(&s->state)) == SLOT_FREE)
+			continue;
+		if (st == SLOT_IDLE) {
+			idle++;
+			log_info("event=scoreboard pid=%d state=idle",
+			    atomic_load(&s->pid));
+			continue;
+		}
+		busy++;
+		log_info("event=scoreboard pid=%d state=busy peer=%.*s "
+		    "seconds=%lld", atomic_load(&s->pid),
+		    (int)sizeof(s->peer), s->peer,
+		    (long long)now - atomic_load(&s->since));
+	}
+	log_info("event=scoreboard busy=%u idle=%u stress=%s", busy, idle,
+	    atomic_load(&sb->stress) ? "yes" : "no");
+}
+
+/*
+ * addr_key - the group a client address counts in, as one number:
+ * an IPv4 address as itself, an IPv6 address by its /64 (a site gets a
+ * /64 at least, so one host can have any address in it).  0: unknown.
+ * IPv4 keys have their top 32 bits set, a range of IPv6 (ffff:ffff::/32)
+ * no client comes from.
+ */
+static uint64_t
+addr_key(const char *peer)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	uint64_t	 k = 0;
+	int		 i;
+
+	if (peer == NULL)
+		return 0;
+	if (inet_pton(AF_INET, peer, &a4) == 1)
+		return 0xffffffff00000000ULL | ntohl(a4.s_addr);
+	if (inet_pton(AF_INET6, peer, &a6) != 1)
+		return 0;
+	for (i = 0; i < 8; i++)
+		k = k << 8 | a6.s6_addr[i];
+	return k != 0 ? k : 1;		/* ::1 and friends are one group */
+}
+
+/*
+ * count - busy slots whose client is in the group key; every busy slot
+ * when key is 0.
+ */
+static unsigned
+count(struct scoreboard *sb, uint64_t key)
+{
+	unsigned	 i, n = 0, used = atomic_load(&sb->used);
+
+	for (i = 0; i < used; i++)
+		if (atomic_load(&sb->slot[i].state) == SLOT_BUSY &&
+		    (key == 0 || atomic_load(&sb->slot[i].key) == key))
+			n++;
+	return n;
+}
+
+/*
+ * restress - raise or lower the stress flag after a slot changed; the
+ * process that flips it tells the master.
+ */
+static void
+restress(struct scoreboard *sb)
+{
+	unsigned	 busy = count(sb, 0);
+	int		 flipped = 0;
+
+	if (busy >= atomic_load(&sb->high) && busy > 0)
+		flipped = atomic_exchange(&sb->stress, 1) == 0;
+	else if (busy <= atomic_load(&sb->low))
+		flipped = atomic_exchange(&sb->stress, 0) == 1;
+	if (flipped && write(sb->pipe[1], "", 1) == -1 && errno != EAGAIN)
+		log_warn("scoreboard: pipe");
+}
