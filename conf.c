@@ -397,7 +397,7 @@ kw_min_data_rate(struct conf *c, char **v, const char **why)
 {
 	uint64_t	 n;
 
-	if (parse_number(v[0], 1, "KM", &n) == -1 || n > 1024 * 1024 * 1024) {
+	if (parse_number(v[0], 1, "KMG", &n) == -1 || n > 1024 * 1024 * 1024) {
 		*why = "expected octets per second such as 1024 or 1K";
 		return -1;
 	}

@@ -65,7 +65,7 @@ struct conf {
 #define CONF_MAX_JUNK_COMMANDS	100
 #define CONF_UNSET		(~0U)
 #define CONF_USER		"smtpd"
-#define CONF_WORKERS		16
+#define CONF_WORKERS		64
 #define CONF_WORKERS_MAX	1024
 #define CONF_MAX_SESSIONS	100
 
