@@ -30,6 +30,7 @@
  * Client octets reach a reply or a log line only through escape().
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -70,6 +71,8 @@
 #define ESC_MAX		256		/* an escaped field in a log line */
 #define TICK_MS		1000		/* how often a wait looks at stress */
 #define LAST_WORD_MS	1000		/* a 421 after the session deadline */
+#define STRESS_SESSION	3		/* stress-timeouts a session may last
+					   under stress */
 
 /* Enhanced status codes (RFC 3463, RFC 6531), by name. */
 #define ES_OK		"2.0.0"
@@ -174,6 +177,7 @@ struct session {
 	unsigned		 junk;		/* since the last accepted message */
 	unsigned		 messages;
 	struct txn		*txn;
+	long long		 start_ms;	/* when the session began */
 	long long		 end_ms;	/* the session's deadline */
 	long long		 wait_ms;	/* when this command's wait began */
 	long long		 data_ms;	/* when this DATA or chunk began */
@@ -244,12 +248,13 @@ static void	 die(struct session *, const char *, const char *);
 static void	 die_timeout(struct session *, const char *, const char *);
 static void	 err_store(struct session *, int);
 static int	 flush(struct session *);
+static ssize_t	 write_some(int, const char *, size_t);
 static int	 fill(struct session *, enum wait);
 static int	 wait_fd(struct session *, int, short, enum wait, long long);
 static long long wait_deadline(struct session *, enum wait, long long);
 static long long now_ms(void);
 static int	 stressed(const struct session *);
-static unsigned	 limit(const struct session *, unsigned);
+static unsigned	 limit(const struct session *, int);
 static int	 greet_pause(struct session *);
 static enum io	 read_line(struct session *, size_t *);
 static void	 dispatch(struct session *, char *, size_t);
@@ -331,7 +336,8 @@ session_run(int in, int out, const struct session_env *env)
 	s->store = env->store;
 	s->stop = env->stop;
 	s->stress = env->stress;
-	s->end_ms = now_ms() + 1000LL * conf->session_timeout;
+	s->start_ms = now_ms();
+	s->end_ms = s->start_ms + 1000LL * conf->session_timeout;
 	snprintf(s->peer, sizeof(s->peer), "%s", env->peer ? env->peer : "");
 	snprintf(s->id, sizeof(s->id), "%08llx%04x",
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
@@ -346,7 +352,7 @@ session_run(int in, int out, const struct session_env *env)
 	else if (greet_pause(s) == 0)
 		reply(s, 220, NULL, "%s ESMTP smtpd", conf->hostname);
 	while (s->state != STATE_QUIT) {
-		if (s->errors >= limit(s, conf->max_errors)) {
+		if (s->errors >= limit(s, 0)) {
 			die(s, ES_ERRORS, "Too many errors");
 			break;
 		}
@@ -431,8 +437,8 @@ dispatch(struct session *s, char *line, size_t len)
 			break;
 	if ((c->flags & CMD_JUNK) ||
 	    ((c->run == cmd_helo || c->run == cmd_ehlo) && s->helo[0] != '\0')) {
-		junk = limit(s, s->conf->max_junk_commands);
-		if (++s->junk > junk && s->conf->max_junk_commands != 0) {
+		junk = limit(s, 1);
+		if (++s->junk > junk && junk != 0) {
 			die(s, ES_ERRORS, "Too many commands without mail");
 			return;
 		}
@@ -1591,15 +1597,22 @@ stressed(const struct session *s)
 }
 
 /*
- * limit - an error or junk-command limit as it stands now: a tenth of
- * it (at least 1) under stress.
+ * limit - max-errors, or with junk set max-junk-commands, as it stands
+ * now.  Under stress: a tenth of max-errors, at least 1 (a client that
+ * mistyped one recipient still delivers to the others), and one junk
+ * command per message (a client that delivers needs none).
  */
 static unsigned
-limit(const struct session *s, unsigned configured)
+limit(const struct session *s, int junk)
 {
-	if (!stressed(s) || configured == 0)
-		return configured;
-	return configured / 10 ? configured / 10 : 1;
+	unsigned	 n = junk ? s->conf->max_junk_commands :
+			    s->conf->max_errors;
+
+	if (!stressed(s) || n == 0)
+		return n;
+	if (junk)
+		return 1;
+	return n / 10 ? n / 10 : 1;
 }
 
 /*
@@ -1612,6 +1625,15 @@ wait_deadline(struct session *s, enum wait w, long long start)
 	const struct conf	*c = s->conf;
 	long long		 d, t, end = s->end_ms;
 	int			 st = stressed(s);
+
+	/*
+	 * Under stress a whole session gets a few stress-timeouts: one that
+	 * sends a command just in time, again and again, is cut all the
+	 * same, and one that began before the stress may be cut at once.
+	 */
+	if (st && end > s->start_ms + 1000LL * STRESS_SESSION *
+	    c->stress_timeout)
+		end = s->start_ms + 1000LL * STRESS_SESSION * c->stress_timeout;
 
 	switch (w) {
 	case WAIT_GREET:
@@ -1689,7 +1711,7 @@ flush(struct session *s)
 	while (off < s->olen) {
 		if (wait_fd(s, s->out, POLLOUT, WAIT_WRITE, start) != 1)
 			break;
-		n = write(s->out, s->obuf + off, s->olen - off);
+		n = write_some(s->out, s->obuf + off, s->olen - off);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
@@ -1706,6 +1728,22 @@ flush(struct session *s)
 	}
 	s->olen = 0;
 	return 0;
+}
+
+/*
+ * write_some - write what fd takes now, never waiting: poll() said it
+ * is writable, but a blocking write of more than it has room for would
+ * wait with no deadline.  A socket is asked not to wait; a pipe (tests,
+ * wrappers) is promised PIPE_BUF octets of room by POLLOUT.
+ */
+static ssize_t
+write_some(int fd, const char *p, size_t n)
+{
+	ssize_t	 r;
+
+	if ((r = send(fd, p, n, MSG_DONTWAIT)) != -1 || errno != ENOTSOCK)
+		return r;
+	return write(fd, p, n > PIPE_BUF ? PIPE_BUF : n);
 }
 
 /*

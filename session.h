@@ -12,8 +12,9 @@
  * BDAT within "data-timeout" plus one second per "min-data-rate" octets
  * received, a write within "timeout", and the whole session within
  * "session-timeout".  While *stress is set (the pool is nearly full)
- * "stress-timeout" replaces timeout and data-timeout, and the error and
- * junk-command limits drop to a tenth.
+ * "stress-timeout" replaces timeout and data-timeout, a session may last
+ * three of them in all, max-errors drops to a tenth and
+ * max-junk-commands to one per message.
  */
 #ifndef SESSION_H
 #define SESSION_H
