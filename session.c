@@ -343,8 +343,14 @@ session_run(int in, int out, const struct session_env *env)
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
 	    (unsigned)(getpid() * 31 + ++serial) & 0xffff);
 	s->state = STATE_GREETED;
-	log_info("%s event=connect peer=%s%s", s->id,
-	    env->peer ? env->peer : "unknown", stressed(s) ? " stress=yes" : "");
+	/*
+	 * A refused address gets one log line, its reject: a flood from one
+	 * address can be thousands a second.
+	 */
+	if (!env->crowded)
+		log_info("%s event=connect peer=%s%s", s->id,
+		    env->peer ? env->peer : "unknown",
+		    stressed(s) ? " stress=yes" : "");
 	if (env->crowded)
 		die(s, ES_ERRORS, "Too many connections from your address");
 	else if (s->store == NULL)
@@ -371,8 +377,9 @@ session_run(int in, int out, const struct session_env *env)
 	}
 	flush(s);
 	txn_free(s);
-	log_info("%s event=disconnect messages=%u errors=%u junk=%u", s->id,
-	    s->messages, s->errors, s->junk);
+	if (!env->crowded)
+		log_info("%s event=disconnect messages=%u errors=%u junk=%u",
+		    s->id, s->messages, s->errors, s->junk);
 	free(s);
 }
 
