@@ -33,6 +33,12 @@ run: smtpd
 test: smtpd smtpd-asan test/smtpc
 	./test/run
 
+# Minutes of hostile clients against a pool of 16, and how long an honest
+# sender waited: the figures in smtpd(8).  Not part of make test.
+attack: smtpd test/smtpc
+	./test/attack 180 spread
+	./test/attack 120 single
+
 test/smtpc: test/smtpc.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/smtpc.c
@@ -50,4 +56,4 @@ install: smtpd
 clean:
 	rm -f smtpd smtpd-asan test/smtpc
 
-.PHONY: all run test lint install clean
+.PHONY: all run test attack lint install clean
