@@ -46,7 +46,14 @@
 /* Room for a full pool and one that is still finishing after a reload. */
 #define NSLOTS		(2 * CONF_WORKERS_MAX)
 
-enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
+/*
+ * A worker that has just accepted a connection holds its slot as
+ * SLOT_CLAIM while it counts its client's sessions: the claim counts
+ * for the client's address, so two connections racing in cannot both
+ * slip under the limit, but not toward stress, since a refusal takes
+ * microseconds and must not flip the flag.
+ */
+enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_CLAIM, SLOT_BUSY };
 
 struct slot {
 	atomic_int		 state;		/* enum slot_state */
@@ -166,25 +173,32 @@ scoreboard_release(struct scoreboard *sb, int slot)
 }
 
 /*
- * scoreboard_enter - the worker in slot starts a session with peer
- * (NULL: unknown).  Returns how many sessions that address (or /64)
- * holds, this one included.
+ * scoreboard_enter - the worker in slot would start a session with peer
+ * (NULL: unknown).  0: it may, and its slot is busy until
+ * scoreboard_leave(); -1: that address (or /64) holds max sessions
+ * already (0: no limit), and the slot stays idle.
  */
-unsigned
-scoreboard_enter(struct scoreboard *sb, int slot, const char *peer)
+int
+scoreboard_enter(struct scoreboard *sb, int slot, const char *peer,
+    unsigned max)
 {
 	struct slot	*s;
 	uint64_t	 key = addr_key(peer);
 
 	if (sb == NULL || slot < 0)
-		return 1;
+		return 0;
 	s = &sb->slot[slot];
 	atomic_store(&s->key, key);
 	atomic_store(&s->since, (long long)time(NULL));
 	snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "unknown");
+	atomic_store(&s->state, SLOT_CLAIM);
+	if (max != 0 && key != 0 && count(sb, key) > max) {
+		atomic_store(&s->state, SLOT_IDLE);
+		return -1;
+	}
 	atomic_store(&s->state, SLOT_BUSY);
 	restress(sb);
-	return key == 0 ? 1 : count(sb, key);
+	return 0;
 }
 
 void
@@ -248,7 +262,7 @@ scoreboard_log(const struct scoreboard *sb)
 		s = &sb->slot[i];
 		if ((st = atomic_load(&s->state)) == SLOT_FREE)
 			continue;
-		if (st == SLOT_IDLE) {
+		if (st != SLOT_BUSY) {
 			idle++;
 			log_info("event=scoreboard pid=%d state=idle",
 			    atomic_load(&s->pid));
@@ -291,18 +305,21 @@ addr_key(const char *peer)
 }
 
 /*
- * count - busy slots whose client is in the group key; every busy slot
- * when key is 0.
+ * count - with key 0, the slots in a session; else the slots in a
+ * session or claiming one whose client is in the group key.
  */
 static unsigned
 count(struct scoreboard *sb, uint64_t key)
 {
 	unsigned	 i, n = 0, used = atomic_load(&sb->used);
+	int		 st;
 
-	for (i = 0; i < used; i++)
-		if (atomic_load(&sb->slot[i].state) == SLOT_BUSY &&
-		    (key == 0 || atomic_load(&sb->slot[i].key) == key))
+	for (i = 0; i < used; i++) {
+		st = atomic_load(&sb->slot[i].state);
+		if (key == 0 ? st == SLOT_BUSY : (st == SLOT_BUSY ||
+		    st == SLOT_CLAIM) && atomic_load(&sb->slot[i].key) == key)
 			n++;
+	}
 	return n;
 }
 

@@ -26,8 +26,8 @@ void		 scoreboard_resize(struct scoreboard *, unsigned workers);
 int		 scoreboard_reserve(struct scoreboard *);
 void		 scoreboard_assign(struct scoreboard *, int slot, pid_t);
 void		 scoreboard_release(struct scoreboard *, int slot);
-unsigned	 scoreboard_enter(struct scoreboard *, int slot,
-		    const char *peer);
+int		 scoreboard_enter(struct scoreboard *, int slot,
+		    const char *peer, unsigned max);
 void		 scoreboard_leave(struct scoreboard *, int slot);
 const atomic_int *scoreboard_stress(const struct scoreboard *);
 int		 scoreboard_fd(const struct scoreboard *);

@@ -913,6 +913,8 @@ worker_signals(struct daemon *d)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_worker_term;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);	/* one handler at a time */
+	sigaddset(&sa.sa_mask, SIGINT);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 #ifdef __linux__
@@ -932,7 +934,6 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 	struct session_env	 env;
 	const char		*why, *p;
 	char			 peer[INET6_ADDRSTRLEN];
-	unsigned		 held;
 	int			 r = PROXY_LOCAL, linger;
 
 	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
@@ -949,16 +950,17 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 	env.store = d->store;
 	env.stop = &got_term;
 	env.stress = scoreboard_stress(d->sb);
-	held = scoreboard_enter(d->sb, d->slot, env.peer);
-	env.crowded = d->conf.max_per_address != 0 &&
-	    held > d->conf.max_per_address;
+	env.crowded = scoreboard_enter(d->sb, d->slot, env.peer,
+	    d->conf.max_per_address) == -1;
 	session_run(fd, fd, &env);
 	/*
 	 * A refused address gets its 421 and no more of our time: it has
 	 * sent nothing a well-behaved client would, so nothing is lost.
 	 */
-	linger = env.crowded ? 0 : env.stress != NULL &&
-	    atomic_load(env.stress) ? LINGER_STRESS_MS : LINGER_MS;
+	if (env.crowded)
+		return 0;
+	linger = env.stress != NULL && atomic_load(env.stress) ?
+	    LINGER_STRESS_MS : LINGER_MS;
 	scoreboard_leave(d->sb, d->slot);
 	return linger;
 }
