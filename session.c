@@ -253,6 +253,7 @@ static int	 fill(struct session *, enum wait);
 static int	 wait_fd(struct session *, int, short, enum wait, long long);
 static long long wait_deadline(struct session *, enum wait, long long);
 static long long now_ms(void);
+static long long session_end(const struct session *);
 static int	 stressed(const struct session *);
 static unsigned	 limit(const struct session *, int);
 static int	 greet_pause(struct session *);
@@ -317,7 +318,7 @@ static const struct param mail_params[] = {
 /*
  * session_run - the whole dialogue for one connection.
  */
-void
+int
 session_run(int in, int out, const struct session_env *env)
 {
 	static unsigned		 serial;
@@ -325,10 +326,11 @@ session_run(int in, int out, const struct session_env *env)
 	struct session		*s;
 	size_t			 len;
 	enum io			 r;
+	int			 broken;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("session: calloc");
-		return;
+		return 0;
 	}
 	s->in = in;
 	s->out = out;
@@ -380,7 +382,9 @@ session_run(int in, int out, const struct session_env *env)
 	if (!env->crowded)
 		log_info("%s event=disconnect messages=%u errors=%u junk=%u",
 		    s->id, s->messages, s->errors, s->junk);
+	broken = s->broken;
 	free(s);
+	return broken ? -1 : 0;
 }
 
 /*
@@ -1494,7 +1498,7 @@ die(struct session *s, const char *esc, const char *text)
 static void
 die_timeout(struct session *s, const char *phase, const char *text)
 {
-	int	 whole = now_ms() >= s->end_ms;
+	int	 whole = now_ms() >= session_end(s);
 
 	log_info("%s event=timeout phase=%s stress=%s", s->id,
 	    whole ? "session" : phase, stressed(s) ? "yes" : "no");
@@ -1623,6 +1627,23 @@ limit(const struct session *s, int junk)
 }
 
 /*
+ * session_end - the session's deadline as it stands now.  Under stress a
+ * whole session gets a few stress-timeouts: one that sends a command
+ * just in time, again and again, is cut all the same, and one that
+ * began before the stress may be cut at once.
+ */
+static long long
+session_end(const struct session *s)
+{
+	long long	 cap;
+
+	if (!stressed(s))
+		return s->end_ms;
+	cap = s->start_ms + 1000LL * STRESS_SESSION * s->conf->stress_timeout;
+	return cap < s->end_ms ? cap : s->end_ms;
+}
+
+/*
  * wait_deadline - when the wait that began at start must end.  Asked
  * again at each tick, because stress can begin or end meanwhile.
  */
@@ -1630,17 +1651,8 @@ static long long
 wait_deadline(struct session *s, enum wait w, long long start)
 {
 	const struct conf	*c = s->conf;
-	long long		 d, t, end = s->end_ms;
+	long long		 d, t, end = session_end(s);
 	int			 st = stressed(s);
-
-	/*
-	 * Under stress a whole session gets a few stress-timeouts: one that
-	 * sends a command just in time, again and again, is cut all the
-	 * same, and one that began before the stress may be cut at once.
-	 */
-	if (st && end > s->start_ms + 1000LL * STRESS_SESSION *
-	    c->stress_timeout)
-		end = s->start_ms + 1000LL * STRESS_SESSION * c->stress_timeout;
 
 	switch (w) {
 	case WAIT_GREET:

@@ -3,7 +3,8 @@
  *
  * session_run() greets, reads commands from in, writes replies to out
  * and hands accepted messages to the store; it returns when the client
- * quits, hangs up, runs out of time or is thrown out.  It knows nothing
+ * quits, hangs up, runs out of time or is thrown out: -1 when the client
+ * stopped taking replies (there is no last reply to linger for), else 0.  It knows nothing
  * about processes: inetd mode passes 0 and 1, a daemon worker passes the
  * accepted socket twice, the tests pass pipes.
  *
@@ -42,6 +43,6 @@ struct session_env {
 						   answer 421 4.7.0 and end */
 };
 
-void	session_run(int in, int out, const struct session_env *);
+int	session_run(int in, int out, const struct session_env *);
 
 #endif

@@ -225,7 +225,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd)
 {
 	struct session_env	 env;
 	char			 peer[INET6_ADDRSTRLEN];
-	int			 out = fd == 0 ? 1 : fd;
+	int			 out = fd == 0 ? 1 : fd, linger;
 
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
@@ -233,8 +233,9 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd)
 	if (pw != NULL)
 		drop_privileges(pw);
 	env.peer = peer_name(fd, peer, sizeof(peer));
-	session_run(fd, out, &env);
-	linger_close(fd, out, LINGER_MS);
+	/* A client that stopped taking replies has no last one to save. */
+	linger = session_run(fd, out, &env) == -1 ? 0 : LINGER_MS;
+	linger_close(fd, out, linger);
 	store_close(env.store);
 	return 0;
 }
@@ -952,16 +953,16 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 	env.stress = scoreboard_stress(d->sb);
 	env.crowded = scoreboard_enter(d->sb, d->slot, env.peer,
 	    d->conf.max_per_address) == -1;
-	session_run(fd, fd, &env);
 	/*
-	 * A refused address gets its 421 and no more of our time: it has
-	 * sent nothing a well-behaved client would, so nothing is lost.
+	 * No linger for a refused address, which has sent nothing a
+	 * well-behaved client would, nor for a client that stopped taking
+	 * replies: there is no last reply to save.
 	 */
-	if (env.crowded)
-		return 0;
-	linger = env.stress != NULL && atomic_load(env.stress) ?
+	linger = session_run(fd, fd, &env) == -1 || env.crowded ? 0 :
+	    env.stress != NULL && atomic_load(env.stress) ?
 	    LINGER_STRESS_MS : LINGER_MS;
-	scoreboard_leave(d->sb, d->slot);
+	if (!env.crowded)
+		scoreboard_leave(d->sb, d->slot);
 	return linger;
 }
 
