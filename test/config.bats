@@ -122,6 +122,28 @@ not_delivered() {
 	done
 }
 
+@test "the pool's limits and deadlines refuse values out of range" {
+	local bad
+
+	for bad in "min-data-rate 0" "min-data-rate 2G" "greet-pause 61" \
+	    "greet-pause 2m" "max-per-address 1025" "max-junk-commands -1" \
+	    "session-timeout 0" "stress-timeout 2d"; do
+		smtpd_setup
+		conf "$bad"
+		run check_conf
+		echo "$bad -> $status: $output"
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == "$CONF:4: ${bad%% *}: "* ]]
+	done
+	smtpd_setup
+	conf "min-data-rate 1K" "greet-pause 0" "greet-pause 60s" \
+	    "max-per-address 0" "max-junk-commands 0" "session-timeout 1h" \
+	    "stress-timeout 5"
+	run check_conf
+	[ "$status" -eq 0 ]
+}
+
 @test "every error in the file is reported in one run" {
 	conf "frobnicate yes" "max-recipients 2" "timeout -1" "domain ok.test" \
 	    "domain bad..name"

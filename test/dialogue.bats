@@ -440,25 +440,6 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[ "${#lines[@]}" -eq 12 ]
 }
 
-@test "no command within the timeout: 421 4.4.2 and close" {
-	conf "timeout 1"
-	export RUNCONF=$(run_conf)
-	run bash -c '{ printf "EHLO c\r\n"; sleep 4; printf "NOOP\r\n"; } |
-	    "$SMTPD" -i -f "$RUNCONF" | tr -d "\r"'
-	[[ "$output" == *"421 4.4.2 mx.test Timeout waiting for a command"* ]]
-	[[ "$output" != *"250 2.0.0 Ok"* ]]
-}
-
-@test "no data within the data timeout: 421 4.4.2, nothing stored" {
-	conf "data-timeout 1"
-	export RUNCONF=$(run_conf)
-	run bash -c '{ printf "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\npart"; sleep 4; printf "\r\n.\r\n"; } |
-	    "$SMTPD" -i -f "$RUNCONF" | tr -d "\r"'
-	[[ "$output" == *"421 4.4.2 "* ]]
-	[ -z "$(maildir_files example.org u)" ]
-	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
-}
-
 @test "a client that hangs up in DATA leaves nothing stored" {
 	run smtp_raw "$begin"'Subject: cut\r\n\r\nhalf a mess'
 	[ "$status" -eq 0 ]

@@ -206,10 +206,11 @@ ADDR421='421 4.7.0 mx.test Too many connections from your address, closing conne
 	rc=0
 	timeout 15 yes $'NOOP\r' >&"$fd" 2>/dev/null || rc=$?
 	exec {fd}>&-
-	# The server closed it (yes failed), long before timeout(1) would.
+	# The server closed it (yes failed), long before timeout(1) would,
+	# and without lingering: there was no last reply to save.
 	[ "$rc" -ne 0 ]
 	[ "$rc" -ne 124 ]
-	[ "$SECONDS" -lt 10 ]
+	[ "$SECONDS" -lt 4 ]
 	grep -Eq '^[0-9a-f]+ event=timeout phase=write unsent=[1-9][0-9]*$' "$LOG"
 	[ "$(count_log 'event=reject')" -eq 0 ]
 	wait_log 'event=disconnect'
@@ -279,6 +280,21 @@ ADDR421='421 4.7.0 mx.test Too many connections from your address, closing conne
 	[ "$(grep -c '^idle timeout ms=' "$TMP/flood")" -eq 2 ]
 	grep -q '^idle summary conns=20 cuts=18 ' "$TMP/flood"
 	[ "$(count_messages example.org u)" -eq 1 ]
+	# Refusals take a worker for microseconds: they never count as busy,
+	# and three sessions of four workers are not stress.
+	[ "$(count_log 'event=stress')" -eq 0 ]
+	# One log line per refusal.
+	[ "$(count_log 'event=connect peer=127\.0\.0\.9')" -eq 2 ]
+}
+
+@test "max-per-address defaults to a quarter of the pool" {
+	conf "workers 8"
+	daemon_start
+	grep -Eq 'event=start pid=[0-9]+ workers=8 max-per-address=2 ' "$LOG"
+	run client -b 127.0.0.12 -c 3 -m 2 idle
+	echo "$output"
+	[ "$(grep -c "^idle cut ms=[0-9]* last=\"$ADDR421\"$" <<<"$output")" -eq 1 ]
+	[ "$(grep -c '^idle timeout ' <<<"$output")" -eq 2 ]
 }
 
 @test "max-per-address counts one address: another is not refused" {
@@ -444,6 +460,39 @@ after_greeting() {
 	between "$greet" 0 2000
 	grep -Eq 'event=connect peer=127\.0\.0\.1 stress=yes$' "$LOG"
 	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "under stress a session gets one junk command per message" {
+	# A pool of one is under stress whenever its worker is busy.
+	conf "workers 1"
+	daemon_start
+	run smtp_tcp "EHLO c" "NOOP" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<u@example.org>" "DATA" "Subject: x" "" "x" "." \
+	    "RSET" "NOOP" "QUIT"
+	echo "$output"
+	# One NOOP before the message, one RSET after it: both answered.
+	[ "$(grep -c '^250 2.0.0 Ok$' <<<"$output")" -eq 2 ]
+	grep -q '^250 2.0.0 Ok: queued as ' <<<"$output"
+	# The second junk command after the message is one too many.
+	[ "$(tail -n 1 <<<"$output")" = \
+	    "421 4.7.0 mx.test Too many commands without mail, closing connection" ]
+	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "under stress a whole session lasts at most three stress-timeouts" {
+	conf "workers 1" "stress-timeout 1" "timeout 30"
+	daemon_start
+	# A recipient every half second: each in time, none of them junk.
+	rcpts=()
+	for i in 1 2 3 4 5 6 7 8; do rcpts+=("RCPT TO:<u$i@example.org>"); done
+	run paced 0.5 "EHLO c" "MAIL FROM:<a@b.example>" "${rcpts[@]}"
+	echo "$output"
+	[ "$(tail -n 1 <<<"$output")" = \
+	    "421 4.4.2 mx.test Session time limit exceeded, closing connection" ]
+	# Cut after about 3 s: fewer than the 8 recipients were answered.
+	n=$(grep -c '^250 2.1.5 ' <<<"$output" || true)
+	[ "$n" -ge 2 ] && [ "$n" -le 6 ]
+	grep -Eq 'event=timeout phase=session stress=yes$' "$LOG"
 }
 
 # --- listening sockets --------------------------------------------------------
