@@ -1656,7 +1656,8 @@ wait_deadline(struct session *s, enum wait w, long long start)
 
 	switch (w) {
 	case WAIT_GREET:
-		d = start + 1000LL * c->greet_pause;
+		/* Stress that begins during the pause ends it: greet now. */
+		d = st ? start : start + 1000LL * c->greet_pause;
 		break;
 	case WAIT_DATA:
 		/* Plus the time the octets so far needed at min-data-rate. */
