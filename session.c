@@ -345,20 +345,18 @@ session_run(int in, int out, const struct session_env *env)
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
 	    (unsigned)(getpid() * 31 + ++serial) & 0xffff);
 	s->state = STATE_GREETED;
-	/*
-	 * A refused address gets one log line, its reject: a flood from one
-	 * address can be thousands a second.
-	 */
-	if (!env->crowded)
+	if (env->crowded)	/* one log line, the reject: floods are fast */
+		die(s, ES_ERRORS, "Too many connections from your address");
+	else {
 		log_info("%s event=connect peer=%s%s", s->id,
 		    env->peer ? env->peer : "unknown",
 		    stressed(s) ? " stress=yes" : "");
-	if (env->crowded)
-		die(s, ES_ERRORS, "Too many connections from your address");
-	else if (s->store == NULL)
-		die(s, ES_LOCAL, "Mail system unavailable, try again later");
-	else if (greet_pause(s) == 0)
-		reply(s, 220, NULL, "%s ESMTP smtpd", conf->hostname);
+		if (s->store == NULL)
+			die(s, ES_LOCAL, "Mail system unavailable, try again "
+			    "later");
+		else if (greet_pause(s) == 0)
+			reply(s, 220, NULL, "%s ESMTP smtpd", conf->hostname);
+	}
 	while (s->state != STATE_QUIT) {
 		if (s->errors >= limit(s, 0)) {
 			die(s, ES_ERRORS, "Too many errors");
@@ -1725,11 +1723,13 @@ flush(struct session *s)
 	long long	 start = now_ms();
 	size_t		 off = 0;
 	ssize_t		 n;
+	int		 late = 0;
 
 	if (s->broken)
 		return -1;
 	while (off < s->olen) {
-		if (wait_fd(s, s->out, POLLOUT, WAIT_WRITE, start) != 1)
+		late = wait_fd(s, s->out, POLLOUT, WAIT_WRITE, start) == 0;
+		if (late)
 			break;
 		n = write_some(s->out, s->obuf + off, s->olen - off);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
@@ -1739,8 +1739,9 @@ flush(struct session *s)
 		off += n;
 	}
 	if (off < s->olen) {
-		log_info("%s event=timeout phase=write unsent=%zu", s->id,
-		    s->olen - off);
+		if (late)	/* else the client is gone: nothing to say */
+			log_info("%s event=timeout phase=write unsent=%zu",
+			    s->id, s->olen - off);
 		s->olen = 0;
 		s->broken = 1;
 		enter(s, STATE_QUIT);
