@@ -12,8 +12,8 @@ STD	= -std=c11 -D_POSIX_C_SOURCE=200809L \
 	  -DSMTPD_CONF=\"$(SYSCONFDIR)/smtpd.conf\"
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
-SRCS	= smtpd.c session.c store.c conf.c log.c proxy.c scoreboard.c
-HDRS	= session.h store.h conf.h log.h proxy.h scoreboard.h
+SRCS	= smtpd.c session.c addr.c store.c conf.c log.c proxy.c scoreboard.c
+HDRS	= session.h addr.h store.h conf.h log.h proxy.h scoreboard.h
 
 all: smtpd
 
@@ -29,9 +29,14 @@ run: smtpd
 	./smtpd -d -f examples/dev.conf
 
 # Every test runs against the plain build and the sanitizer build.
-# test/smtpc plays hostile and honest clients over loopback.
-test: smtpd smtpd-asan test/smtpc
+# test/smtpc plays hostile and honest clients over loopback; test/addr_test
+# runs a table of addresses through addr.c, under the sanitizers.
+test: smtpd smtpd-asan test/smtpc test/addr_test
 	./test/run
+
+test/addr_test: test/addr_test.c addr.c addr.h
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
+	    test/addr_test.c addr.c
 
 # Minutes of hostile clients against a pool of 16, and how long an honest
 # sender waited: the figures in smtpd(8).  Not part of make test.
@@ -54,6 +59,6 @@ install: smtpd
 	install -m 644 smtpd.conf.5 $(DESTDIR)$(MANDIR)/man5/smtpd.conf.5
 
 clean:
-	rm -f smtpd smtpd-asan test/smtpc
+	rm -f smtpd smtpd-asan test/smtpc test/addr_test
 
 .PHONY: all run test attack lint install clean

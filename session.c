@@ -6,7 +6,8 @@
  * that the current state allows it, run it.  Replies are buffered and
  * written only before a blocking read, which is what makes PIPELINING
  * (RFC 2920) correct: a client that sends a batch gets the batch's
- * replies in one write.
+ * replies in one write.  What MAIL and RCPT carry is parsed by addr.c,
+ * the address grammar; this file decides what to answer.
  *
  * A transaction (struct txn) exists from MAIL to the end of DATA, the
  * last BDAT, RSET or a new HELO/EHLO.  The message body streams from the
@@ -32,9 +33,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "log.h"
 #include "session.h"
@@ -60,9 +59,6 @@
  */
 #define CMD_LINE_MAX	(512 + 26 + 14 + 10)
 #define TEXT_LINE_MAX	1000
-#define PATH_MAX_LEN	256		/* RFC 5321 4.5.3.1.3, with <> */
-#define LOCAL_MAX	64		/* 4.5.3.1.1 */
-#define DOMAIN_MAX	255		/* 4.5.3.1.2 */
 #define HELO_MAX	255
 #define MAX_RECEIVED	100		/* RFC 5321 6.3: loop threshold */
 #define IBUFSZ		65536
@@ -131,9 +127,9 @@ enum io {
 #define FILL_STOP	(-3)
 
 struct rcpt {
-	char		 addr[PATH_MAX_LEN];	/* as given, for Received: */
-	char		 local[LOCAL_MAX + 1];	/* the mailbox, lowercase */
-	char		 domain[DOMAIN_MAX + 1];
+	char		 addr[ADDR_PATH_MAX];	/* as given, for Received: */
+	char		 local[ADDR_LOCAL_MAX + 1];	/* the mailbox, lowercase */
+	char		 domain[ADDR_DOMAIN_MAX + 1];
 };
 
 /*
@@ -153,7 +149,7 @@ struct body {
 };
 
 struct txn {
-	char		 from[PATH_MAX_LEN];	/* "" for the null path */
+	char		 from[ADDR_PATH_MAX];	/* "" for the null path */
 	int		 utf8;			/* MAIL ... SMTPUTF8 */
 	struct rcpt	*rcpt;
 	size_t		 nrcpt;
@@ -196,13 +192,6 @@ struct command {
 	const char	*order;		/* what is missing if not allowed */
 	void		(*run)(struct session *, char *);
 	int		 flags;		/* CMD_* */
-};
-
-struct path {
-	char		 addr[PATH_MAX_LEN];	/* local@domain as written */
-	char		 local[LOCAL_MAX + 1];	/* unquoted, lowercase */
-	char		 domain[DOMAIN_MAX + 1];
-	int		 nonascii;
 };
 
 struct mailparams {
@@ -270,15 +259,9 @@ static void	 body_emit(struct session *, const char *, size_t);
 static void	 data_begin(struct session *);
 static enum io	 data_read(struct session *, int *, int *);
 static enum io	 chunk_read(struct session *, uint64_t, int);
-static int	 parse_path(const char *, struct path *, int, const char **);
-static const char *parse_local(const char *, struct path *);
-static const char *parse_domain(const char *, char *, size_t, int *);
-static const char *skip_route(const char *);
 static int	 parse_params(struct session *, char *, struct mailparams *);
-static size_t	 utf8_seq(const unsigned char *);
-static int	 resolve_rcpt(struct session *, const struct path *,
+static int	 resolve_rcpt(struct session *, const struct addr_path *,
 		    struct rcpt *);
-static int	 helo_is_domain(const char *);
 static const char *comment_escape(const char *, char *, size_t);
 static const char *escape(const char *, size_t, char *, size_t);
 
@@ -311,9 +294,6 @@ static const struct param mail_params[] = {
 	{ "SMTPUTF8", param_smtputf8 },
 	{ NULL, NULL }
 };
-
-#define PATH_EMPTY_OK	0x1	/* MAIL FROM:<> */
-#define PATH_POSTMASTER	0x2	/* RCPT TO:<postmaster> */
 
 /*
  * session_run - the whole dialogue for one connection.
@@ -512,41 +492,6 @@ helo_ok(const char *arg)
 }
 
 /*
- * helo_is_domain - RFC 5321 4.1.2: a Domain (letter-digit-hyphen labels)
- * or an IPv4 or IPv6 address literal, the forms Received: may carry
- * bare.
- */
-static int
-helo_is_domain(const char *h)
-{
-	unsigned char	 bin[sizeof(struct in6_addr)];
-	char		 lit[INET6_ADDRSTRLEN + 8];
-	size_t		 n = strlen(h), label = 0, i;
-
-	if (h[0] == '[') {
-		if (n < 3 || n - 2 >= sizeof(lit) || h[n - 1] != ']')
-			return 0;
-		memcpy(lit, h + 1, n - 2);
-		lit[n - 2] = '\0';
-		if (strncasecmp(lit, "IPv6:", 5) == 0)
-			return inet_pton(AF_INET6, lit + 5, bin) == 1;
-		return inet_pton(AF_INET, lit, bin) == 1;
-	}
-	for (i = 0; i < n; i++) {
-		if (h[i] == '.') {
-			if (label == 0 || h[i - 1] == '-')
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)h[i]) ||
-		    (h[i] == '-' && label > 0))
-			label++;
-		else
-			return 0;
-	}
-	return n > 0 && n <= DOMAIN_MAX && label > 0 && h[n - 1] != '-';
-}
-
-/*
  * comment_escape - a HELO word (printable ASCII, no space) made safe
  * inside an RFC 5322 comment: '(', ')' and '\' become quoted-pairs.
  */
@@ -603,7 +548,7 @@ static void
 cmd_mail(struct session *s, char *args)
 {
 	struct mailparams	 mp = { 0, 0, 0 };
-	struct path		 path;
+	struct addr_path		 path;
 	const char		*end;
 
 	if (strncasecmp(args, "FROM:", 5) != 0) {
@@ -613,7 +558,7 @@ cmd_mail(struct session *s, char *args)
 	args += 5;
 	while (*args == ' ')	/* RFC 5321 forbids it; clients send it */
 		args++;
-	if (parse_path(args, &path, PATH_EMPTY_OK, &end) == -1 ||
+	if (addr_parse_path(args, &path, ADDR_EMPTY_OK, &end) == -1 ||
 	    (*end != '\0' && *end != ' ')) {
 		reply(s, 501, ES_BAD_SENDER, "Bad sender address syntax");
 		return;
@@ -729,7 +674,7 @@ cmd_rcpt(struct session *s, char *args)
 {
 	struct txn	*t = s->txn;
 	struct rcpt	*r;
-	struct path	 path;
+	struct addr_path	 path;
 	const char	*end;
 	char		 esc[ESC_MAX];
 
@@ -740,7 +685,7 @@ cmd_rcpt(struct session *s, char *args)
 	args += 3;
 	while (*args == ' ')
 		args++;
-	if (parse_path(args, &path, PATH_POSTMASTER, &end) == -1 ||
+	if (addr_parse_path(args, &path, ADDR_POSTMASTER, &end) == -1 ||
 	    (*end != '\0' && *end != ' ')) {
 		reply(s, 501, ES_BAD_RCPT, "Bad recipient address syntax");
 		return;
@@ -779,7 +724,7 @@ cmd_rcpt(struct session *s, char *args)
  * why not: unknown domain, unknown user, or a name the spool refuses.
  */
 static int
-resolve_rcpt(struct session *s, const struct path *p, struct rcpt *r)
+resolve_rcpt(struct session *s, const struct addr_path *p, struct rcpt *r)
 {
 	const struct conf	*c = s->conf;
 	const char		*domain = p->domain;
@@ -1055,7 +1000,7 @@ txn_open_message(struct session *s)
 		snprintf(lit, sizeof(lit), "[%s%s]",
 		    strchr(s->peer, ':') ? "IPv6:" : "", s->peer);
 	/* RFC 5321 4.4: From-domain is a Domain or an address literal. */
-	if (helo_is_domain(s->helo))
+	if (addr_helo_is_domain(s->helo))
 		snprintf(from, sizeof(from), "%s%s%s%s", s->helo,
 		    s->peer[0] ? " (" : "", s->peer[0] ? lit : "",
 		    s->peer[0] ? ")" : "");
@@ -1272,197 +1217,6 @@ txn_free(struct session *s)
 	free(s->txn->rcpt);
 	free(s->txn);
 	s->txn = NULL;
-}
-
-/*
- * parse_path - RFC 5321 4.1.2 Path, or "<>" with PATH_EMPTY_OK, or
- * "<postmaster>" with PATH_POSTMASTER.  A source route is skipped
- * (4.1.1.3 says to ignore it).  *endp is set past the '>'.
- */
-static int
-parse_path(const char *p, struct path *pa, int flags, const char **endp)
-{
-	const char	*start;
-	size_t		 len;
-
-	memset(pa, 0, sizeof(*pa));
-	if (*p++ != '<')
-		return -1;
-	if (*p == '>' && (flags & PATH_EMPTY_OK)) {
-		*endp = p + 1;
-		return 0;
-	}
-	if (*p == '@' && (p = skip_route(p)) == NULL)
-		return -1;
-	start = p;
-	if ((p = parse_local(p, pa)) == NULL)
-		return -1;
-	if (*p == '>' && (flags & PATH_POSTMASTER) &&
-	    strcmp(pa->local, "postmaster") == 0)
-		;	/* no domain */
-	else if (*p++ != '@' ||
-	    (p = parse_domain(p, pa->domain, sizeof(pa->domain),
-	    &pa->nonascii)) == NULL || *p != '>')
-		return -1;
-	if ((len = p - start) > PATH_MAX_LEN - 2)	/* 256 with <> */
-		return -1;
-	memcpy(pa->addr, start, len);
-	*endp = p + 1;
-	return 0;
-}
-
-/*
- * atext - RFC 5322 atext, the characters of an unquoted local part.
- */
-static int
-atext(int c)
-{
-	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-/*
- * parse_local - a Dot-string or Quoted-string into pa->local, unquoted
- * and lowercased.  With SMTPUTF8 any valid UTF-8 may appear (RFC 6531).
- */
-static const char *
-parse_local(const char *p, struct path *pa)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	const unsigned char	*start = u;
-	size_t			 n = 0, k;
-	int			 quoted = *u == '"', prev_dot = 1;
-
-	for (u += quoted; *u != '\0'; u += k) {
-		k = 1;
-		if (quoted && *u == '"')
-			break;
-		if (quoted && *u == '\\')	/* quoted-pairSMTP */
-			u++;
-		if (*u >= 0x80) {
-			if ((k = utf8_seq(u)) == 0)
-				return NULL;
-			pa->nonascii = 1;
-		} else if (quoted) {
-			if (*u < 0x20 || *u > 0x7e)
-				return NULL;
-		} else if (*u == '.') {
-			if (prev_dot)
-				return NULL;	/* empty atom */
-		} else if (!atext(*u))
-			break;
-		prev_dot = *u == '.';
-		if (n + k > LOCAL_MAX)
-			return NULL;
-		while (k-- > 0)
-			pa->local[n++] = tolower(*u++);
-		k = 0;
-	}
-	if (quoted ? *u++ != '"' : (prev_dot || n == 0))
-		return NULL;
-	if (u - start > LOCAL_MAX)
-		return NULL;
-	pa->local[n] = '\0';
-	return (const char *)u;
-}
-
-/*
- * parse_domain - a Domain (letters, digits, hyphens, or UTF-8 U-labels)
- * or an address literal in brackets, lowercased into buf.
- */
-static const char *
-parse_domain(const char *p, char *buf, size_t bufsz, int *nonascii)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	size_t			 n = 0, k, label = 0;
-	int			 literal = *u == '[', last = 0;
-
-	for (; *u != '\0'; u += k) {
-		k = 1;
-		if (literal) {
-			if (n > 0 && last == ']')
-				break;
-			if (n > 0 && (*u < 33 || *u > 126 || *u == '['))
-				return NULL;
-		} else if (*u >= 0x80) {
-			if ((k = utf8_seq(u)) == 0)
-				return NULL;
-			*nonascii = 1;
-		} else if (*u == '.') {
-			if (label == 0 || last == '-')
-				return NULL;
-			label = 0;
-		} else if (*u == '-') {
-			if (label == 0)
-				return NULL;
-		} else if (!isalnum(*u))
-			break;
-		label = *u == '.' ? 0 : label + 1;
-		last = *u;
-		if (n + k >= bufsz || n + k > DOMAIN_MAX)
-			return NULL;
-		while (k-- > 0)
-			buf[n++] = tolower(*u++);
-		k = 0;
-	}
-	if (n == 0 || (literal ? last != ']' || n < 3 :
-	    label == 0 || last == '-'))
-		return NULL;
-	buf[n] = '\0';
-	return (const char *)u;
-}
-
-/*
- * skip_route - past "@one,@two:" (RFC 5321 4.1.2 A-d-l), or NULL.
- */
-static const char *
-skip_route(const char *p)
-{
-	char	 scratch[DOMAIN_MAX + 1];
-	int	 nonascii = 0;
-
-	for (;;) {
-		if (*p++ != '@')
-			return NULL;
-		if ((p = parse_domain(p, scratch, sizeof(scratch),
-		    &nonascii)) == NULL)
-			return NULL;
-		if (*p == ':')
-			return p + 1;
-		if (*p++ != ',')
-			return NULL;
-	}
-}
-
-/*
- * utf8_seq - the length of the well-formed UTF-8 sequence of two to four
- * octets at u (RFC 3629), or 0: no overlongs, no surrogates.
- */
-static size_t
-utf8_seq(const unsigned char *u)
-{
-	size_t	 len, i;
-	unsigned cp;
-
-	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
-		len = 2;
-		cp = u[0] & 0x1f;
-	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
-		len = 3;
-		cp = u[0] & 0x0f;
-	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
-		len = 4;
-		cp = u[0] & 0x07;
-	} else
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((u[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (u[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
 }
 
 /*

@@ -1,0 +1,271 @@
+/*
+ * addr.c - the address grammar: RFC 5321 4.1.2 paths and domains, with
+ * RFC 6531's UTF-8, as pure functions of a string.
+ *
+ * A path is "<" [source route ":"] local-part "@" domain ">".  The local
+ * part is a Dot-string or a Quoted-string; the domain letter-digit-hyphen
+ * labels (or UTF-8 U-labels, which the session allows only with
+ * SMTPUTF8) or an address literal in brackets.  The limits of 4.5.3.1
+ * are enforced here: 64 octets of local part, 255 of domain, 256 of path
+ * with its brackets.  Nothing here knows about replies or the spool.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+
+static int	 fail(struct addr_path *, const char *);
+static int	 atext(int);
+static const char *parse_local(const char *, struct addr_path *);
+static const char *parse_domain(const char *, char *, size_t, int *);
+static const char *skip_route(const char *);
+static size_t	 utf8_seq(const unsigned char *);
+
+/*
+ * addr_parse_path - RFC 5321 4.1.2 Path, or "<>" with ADDR_EMPTY_OK, or
+ * "<postmaster>" with ADDR_POSTMASTER.  A source route is skipped
+ * (4.1.1.3 says to ignore it).  0 with *endp past the '>', or -1 with
+ * pa->why set.
+ */
+int
+addr_parse_path(const char *p, struct addr_path *pa, int flags,
+    const char **endp)
+{
+	const char	*start;
+	size_t		 len;
+
+	memset(pa, 0, sizeof(*pa));
+	if (*p++ != '<')
+		return fail(pa, "no <");
+	if (*p == '>' && (flags & ADDR_EMPTY_OK)) {
+		*endp = p + 1;
+		return 0;
+	}
+	if (*p == '@' && (p = skip_route(p)) == NULL)
+		return fail(pa, "bad source route");
+	start = p;
+	if ((p = parse_local(p, pa)) == NULL)
+		return fail(pa, "bad local part");
+	if (*p == '>' && (flags & ADDR_POSTMASTER) &&
+	    strcmp(pa->local, "postmaster") == 0)
+		;	/* no domain */
+	else if (*p++ != '@')
+		return fail(pa, "no @domain");
+	else if ((p = parse_domain(p, pa->domain, sizeof(pa->domain),
+	    &pa->nonascii)) == NULL)
+		return fail(pa, "bad domain");
+	else if (*p != '>')
+		return fail(pa, "no >");
+	if ((len = p - start) > ADDR_PATH_MAX - 2)	/* 256 with <> */
+		return fail(pa, "path too long");
+	memcpy(pa->addr, start, len);
+	*endp = p + 1;
+	return 0;
+}
+
+/*
+ * fail - a failed parse leaves no half-filled address behind, only why.
+ */
+static int
+fail(struct addr_path *pa, const char *why)
+{
+	memset(pa, 0, sizeof(*pa));
+	pa->why = why;
+	return -1;
+}
+
+/*
+ * atext - RFC 5322 atext, the characters of an unquoted local part.
+ */
+static int
+atext(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/*
+ * parse_local - a Dot-string or Quoted-string into pa->local, unquoted
+ * and lowercased.  With SMTPUTF8 any valid UTF-8 may appear (RFC 6531).
+ */
+static const char *
+parse_local(const char *p, struct addr_path *pa)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	const unsigned char	*start = u;
+	size_t			 n = 0, k;
+	int			 quoted = *u == '"', prev_dot = 1;
+
+	for (u += quoted; *u != '\0'; u += k) {
+		k = 1;
+		if (quoted && *u == '"')
+			break;
+		if (quoted && *u == '\\')	/* quoted-pairSMTP */
+			u++;
+		if (*u >= 0x80) {
+			if ((k = utf8_seq(u)) == 0)
+				return NULL;
+			pa->nonascii = 1;
+		} else if (quoted) {
+			if (*u < 0x20 || *u > 0x7e)
+				return NULL;
+		} else if (*u == '.') {
+			if (prev_dot)
+				return NULL;	/* empty atom */
+		} else if (!atext(*u))
+			break;
+		prev_dot = *u == '.';
+		if (n + k > ADDR_LOCAL_MAX)
+			return NULL;
+		while (k-- > 0)
+			pa->local[n++] = tolower(*u++);
+		k = 0;
+	}
+	if (quoted ? *u++ != '"' : (prev_dot || n == 0))
+		return NULL;
+	if (u - start > ADDR_LOCAL_MAX)
+		return NULL;
+	pa->local[n] = '\0';
+	return (const char *)u;
+}
+
+/*
+ * parse_domain - a Domain (letters, digits, hyphens, or UTF-8 U-labels)
+ * or an address literal in brackets, lowercased into buf.
+ */
+static const char *
+parse_domain(const char *p, char *buf, size_t bufsz, int *nonascii)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	size_t			 n = 0, k, label = 0;
+	int			 literal = *u == '[', last = 0;
+
+	for (; *u != '\0'; u += k) {
+		k = 1;
+		if (literal) {
+			if (n > 0 && last == ']')
+				break;
+			if (n > 0 && (*u < 33 || *u > 126 || *u == '['))
+				return NULL;
+		} else if (*u >= 0x80) {
+			if ((k = utf8_seq(u)) == 0)
+				return NULL;
+			*nonascii = 1;
+		} else if (*u == '.') {
+			if (label == 0 || last == '-')
+				return NULL;
+			label = 0;
+		} else if (*u == '-') {
+			if (label == 0)
+				return NULL;
+		} else if (!isalnum(*u))
+			break;
+		label = *u == '.' ? 0 : label + 1;
+		last = *u;
+		if (n + k >= bufsz || n + k > ADDR_DOMAIN_MAX)
+			return NULL;
+		while (k-- > 0)
+			buf[n++] = tolower(*u++);
+		k = 0;
+	}
+	if (n == 0 || (literal ? last != ']' || n < 3 :
+	    label == 0 || last == '-'))
+		return NULL;
+	buf[n] = '\0';
+	return (const char *)u;
+}
+
+/*
+ * skip_route - past "@one,@two:" (RFC 5321 4.1.2 A-d-l), or NULL.
+ */
+static const char *
+skip_route(const char *p)
+{
+	char	 scratch[ADDR_DOMAIN_MAX + 1];
+	int	 nonascii = 0;
+
+	for (;;) {
+		if (*p++ != '@')
+			return NULL;
+		if ((p = parse_domain(p, scratch, sizeof(scratch),
+		    &nonascii)) == NULL)
+			return NULL;
+		if (*p == ':')
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+/*
+ * utf8_seq - the length of the well-formed UTF-8 sequence of two to four
+ * octets at u (RFC 3629), or 0: no overlongs, no surrogates.
+ */
+static size_t
+utf8_seq(const unsigned char *u)
+{
+	size_t	 len, i;
+	unsigned cp;
+
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		len = 2;
+		cp = u[0] & 0x1f;
+	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		len = 3;
+		cp = u[0] & 0x0f;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		len = 4;
+		cp = u[0] & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * addr_helo_is_domain - RFC 5321 4.1.2: a Domain (letter-digit-hyphen labels)
+ * or an IPv4 or IPv6 address literal, the forms Received: may carry
+ * bare.
+ */
+int
+addr_helo_is_domain(const char *h)
+{
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	char		 lit[INET6_ADDRSTRLEN + 8];
+	size_t		 n = strlen(h), label = 0, i;
+
+	if (h[0] == '[') {
+		if (n < 3 || n - 2 >= sizeof(lit) || h[n - 1] != ']')
+			return 0;
+		memcpy(lit, h + 1, n - 2);
+		lit[n - 2] = '\0';
+		if (strncasecmp(lit, "IPv6:", 5) == 0)
+			return inet_pton(AF_INET6, lit + 5, bin) == 1;
+		return inet_pton(AF_INET, lit, bin) == 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (h[i] == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) ||
+		    (h[i] == '-' && label > 0))
+			label++;
+		else
+			return 0;
+	}
+	return n > 0 && n <= ADDR_DOMAIN_MAX && label > 0 && h[n - 1] != '-';
+}
