@@ -122,6 +122,8 @@ scoreboard_free(struct scoreboard *sb)
 void
 scoreboard_resize(struct scoreboard *sb, unsigned workers)
 {
+	if (sb == NULL)
+		return;
 	atomic_store(&sb->high, (7 * workers + 7) / 8);
 	atomic_store(&sb->low, workers / 2);
 	restress(sb);

@@ -244,7 +244,8 @@ static long long wait_deadline(struct session *, enum wait, long long);
 static long long now_ms(void);
 static long long session_end(const struct session *);
 static int	 stressed(const struct session *);
-static unsigned	 limit(const struct session *, int);
+static unsigned	 max_errors(const struct session *);
+static unsigned	 max_junk(const struct session *);
 static int	 greet_pause(struct session *);
 static enum io	 read_line(struct session *, size_t *);
 static void	 dispatch(struct session *, char *, size_t);
@@ -338,7 +339,7 @@ session_run(int in, int out, const struct session_env *env)
 			reply(s, 220, NULL, "%s ESMTP smtpd", conf->hostname);
 	}
 	while (s->state != STATE_QUIT) {
-		if (s->errors >= limit(s, 0)) {
+		if (s->errors >= max_errors(s)) {
 			die(s, ES_ERRORS, "Too many errors");
 			break;
 		}
@@ -379,7 +380,7 @@ greet_pause(struct session *s)
 
 	if (s->conf->greet_pause == 0 || stressed(s))
 		return 0;
-	switch (wait_fd(s, s->in, POLLIN, WAIT_GREET, 0)) {
+	switch (wait_fd(s, s->in, POLLIN, WAIT_GREET, now_ms())) {
 	case 0:
 		return 0;		/* quiet: a well-behaved client */
 	case -2:
@@ -426,7 +427,7 @@ dispatch(struct session *s, char *line, size_t len)
 			break;
 	if ((c->flags & CMD_JUNK) ||
 	    ((c->run == cmd_helo || c->run == cmd_ehlo) && s->helo[0] != '\0')) {
-		junk = limit(s, 1);
+		junk = max_junk(s);
 		if (++s->junk > junk && junk != 0) {
 			die(s, ES_ERRORS, "Too many commands without mail");
 			return;
@@ -1360,22 +1361,30 @@ stressed(const struct session *s)
 }
 
 /*
- * limit - max-errors, or with junk set max-junk-commands, as it stands
- * now.  Under stress: a tenth of max-errors, at least 1 (a client that
- * mistyped one recipient still delivers to the others), and one junk
- * command per message (a client that delivers needs none).
+ * max_errors - max-errors as it stands now: under stress a tenth, at
+ * least 1, so that a client that mistyped one recipient still delivers
+ * to the others.
  */
 static unsigned
-limit(const struct session *s, int junk)
+max_errors(const struct session *s)
 {
-	unsigned	 n = junk ? s->conf->max_junk_commands :
-			    s->conf->max_errors;
+	unsigned	 n = s->conf->max_errors;
 
-	if (!stressed(s) || n == 0)
+	if (!stressed(s))
 		return n;
-	if (junk)
-		return 1;
-	return n / 10 ? n / 10 : 1;
+	return n / 10 > 0 ? n / 10 : 1;
+}
+
+/*
+ * max_junk - max-junk-commands as it stands now (0: no limit): under
+ * stress one per message, since a client that delivers needs none.
+ */
+static unsigned
+max_junk(const struct session *s)
+{
+	unsigned	 n = s->conf->max_junk_commands;
+
+	return stressed(s) && n != 0 ? 1 : n;
 }
 
 /*
@@ -1414,7 +1423,7 @@ wait_deadline(struct session *s, enum wait w, long long start)
 	case WAIT_DATA:
 		/* Plus the time the octets so far needed at min-data-rate. */
 		t = st ? c->stress_timeout : c->data_timeout;
-		d = s->data_ms + 1000LL * t +
+		d = start + 1000LL * t +
 		    (long long)(s->data_octets * 1000 / c->min_data_rate);
 		break;
 	case WAIT_WRITE:
@@ -1433,10 +1442,9 @@ wait_deadline(struct session *s, enum wait w, long long start)
 
 /*
  * wait_fd - wait for fd to be ready for ev until the deadline of w, for
- * a wait that began at start (0: now).  1 when ready (or in error: the
- * caller's read or write says which), 0 at the deadline, -2 when the
- * stop flag is up and the wait is between commands.  Signals do not end
- * the wait.
+ * a wait that began at start.  1 when ready (or in error: the caller's
+ * read or write says which), 0 at the deadline, -2 when the stop flag
+ * is up and the wait is between commands.  Signals do not end the wait.
  */
 static int
 wait_fd(struct session *s, int fd, short ev, enum wait w, long long start)
@@ -1445,8 +1453,6 @@ wait_fd(struct session *s, int fd, short ev, enum wait w, long long start)
 	long long	 now, d;
 	int		 r, ms;
 
-	if (start == 0)
-		start = now_ms();
 	for (;;) {
 		if ((w == WAIT_COMMAND || w == WAIT_GREET) && s->stop != NULL &&
 		    *s->stop)
@@ -1537,9 +1543,12 @@ fill(struct session *s, enum wait w)
 		return FILL_EOF;
 	s->ipos = s->ilen = 0;
 	for (;;) {
-		/* A command's time runs from when read_line() began. */
+		/*
+		 * A command's time runs from when read_line() began, data's
+		 * from the DATA or BDAT line: never from the last octet.
+		 */
 		r = wait_fd(s, s->in, POLLIN, w,
-		    w == WAIT_COMMAND ? s->wait_ms : 0);
+		    w == WAIT_COMMAND ? s->wait_ms : s->data_ms);
 		if (r == 0)
 			return FILL_TIMEOUT;
 		if (r == -2)

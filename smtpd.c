@@ -110,9 +110,9 @@ struct daemon {
 
 static volatile sig_atomic_t	 got_term, got_hup, got_chld, got_usr1;
 
-/* What a worker's SIGTERM handler closes at once: see worker_main(). */
-static int	 *term_close;
-static size_t	  nterm_close;
+/* What a worker's SIGTERM handler closes at once: see worker_signals(). */
+static const struct listener	*term_l;
+static size_t			 term_nl;
 
 static void	 usage(void) __attribute__((noreturn));
 static void	 on_signal(int);
@@ -573,9 +573,9 @@ on_worker_term(int sig)
 
 	(void)sig;
 	got_term = 1;
-	for (i = 0; i < nterm_close; i++)
-		close(term_close[i]);
-	nterm_close = 0;
+	for (i = 0; i < term_nl; i++)
+		close(term_l[i].fd);
+	term_nl = 0;
 }
 
 /*
@@ -803,8 +803,7 @@ reload(struct daemon *d)
 	d->generation++;
 	d->backoff = 0;
 	d->next_spawn = 0;
-	if (d->sb != NULL)
-		scoreboard_resize(d->sb, d->conf.workers);
+	scoreboard_resize(d->sb, d->conf.workers);
 	for (i = 0; i < d->nw; i++)
 		kill(d->w[i].pid, SIGHUP);
 	log_info("event=reload file=%s workers=%u", d->path, d->conf.workers);
@@ -902,15 +901,11 @@ static void
 worker_signals(struct daemon *d)
 {
 	struct sigaction	 sa;
-	size_t			 i;
 
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGUSR1, SIG_IGN);
-	if ((term_close = calloc(d->nl, sizeof(*term_close))) != NULL) {
-		for (i = 0; i < d->nl; i++)
-			term_close[i] = d->l[i].fd;
-		nterm_close = d->nl;
-	}
+	term_l = d->l;
+	term_nl = d->nl;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_worker_term;
 	sigemptyset(&sa.sa_mask);
@@ -958,9 +953,12 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 	 * well-behaved client would, nor for a client that stopped taking
 	 * replies: there is no last reply to save.
 	 */
-	linger = session_run(fd, fd, &env) == -1 || env.crowded ? 0 :
-	    env.stress != NULL && atomic_load(env.stress) ?
-	    LINGER_STRESS_MS : LINGER_MS;
+	if (session_run(fd, fd, &env) == -1 || env.crowded)
+		linger = 0;
+	else if (env.stress != NULL && atomic_load(env.stress))
+		linger = LINGER_STRESS_MS;
+	else
+		linger = LINGER_MS;
 	if (!env.crowded)
 		scoreboard_leave(d->sb, d->slot);
 	return linger;
