@@ -454,25 +454,25 @@ TXN='MAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\n'
 	grep -q '^Subject: clean$' "$(maildir_files example.org u)"
 }
 
-@test "a bare LF in a BDAT chunk: 550 5.6.0 after the LAST chunk, then in sync" {
-	# "a\nb\r\n" is 5 octets, "end\r\n" 5, "ok\r\n" 4.
-	run smtp_raw "$EHLO$TXN"'BDAT 5\r\na\nb\r\nBDAT 5 LAST\r\nend\r\n'"$TXN"'BDAT 4 LAST\r\nok\r\nQUIT\r\n'
-	[ "$status" -eq 0 ]
-	[ "${lines[10]}" = "250 2.0.0 5 octets received" ]
-	[ "${lines[11]}" = "$REFUSED" ]
-	[[ "${lines[14]}" == "250 2.0.0 Ok: queued as "* ]]
-	[ "$(count_messages example.org u)" -eq 1 ]
+# refused_first_chunk CHUNK - a message of two BDAT chunks, the first the
+# five octets CHUNK (printf %b escapes), the second "end\r\n" LAST: the
+# first is taken, the message refused, and a clean one after it stored.
+refused_first_chunk() {
+	run smtp_raw "$EHLO$TXN"'BDAT 5\r\n'"$1"'BDAT 5 LAST\r\nend\r\n'"$TXN"'BDAT 4 LAST\r\nok\r\nQUIT\r\n'
+	[ "$status" -eq 0 ] || return 1
+	[ "${lines[10]}" = "250 2.0.0 5 octets received" ] || return 1
+	[ "${lines[11]}" = "$REFUSED" ] || return 1
+	[[ "${lines[14]}" == "250 2.0.0 Ok: queued as "* ]] || return 1
+	[ "$(count_messages example.org u)" -eq 1 ] || return 1
 	[ "$(body_of "$(maildir_files example.org u)")" = "ok" ]
 }
 
+@test "a bare LF in a BDAT chunk: 550 5.6.0 after the LAST chunk, then in sync" {
+	refused_first_chunk 'a\nb\r\n'
+}
+
 @test "a bare CR in a BDAT chunk: 550 5.6.0 after the LAST chunk, then in sync" {
-	run smtp_raw "$EHLO$TXN"'BDAT 5\r\na\rb\r\nBDAT 5 LAST\r\nend\r\n'"$TXN"'BDAT 4 LAST\r\nok\r\nQUIT\r\n'
-	[ "$status" -eq 0 ]
-	[ "${lines[10]}" = "250 2.0.0 5 octets received" ]
-	[ "${lines[11]}" = "$REFUSED" ]
-	[[ "${lines[14]}" == "250 2.0.0 Ok: queued as "* ]]
-	[ "$(count_messages example.org u)" -eq 1 ]
-	[ "$(body_of "$(maildir_files example.org u)")" = "ok" ]
+	refused_first_chunk 'a\rb\r\n'
 }
 
 @test "a BDAT message whose last octet is a CR: 550 5.6.0, then in sync" {
