@@ -200,6 +200,19 @@ replies() {
 	[ "$rc" -ne 124 ]
 }
 
+# send BYTES - one connection to 127.0.0.1:$PORT: BYTES (printf %b
+# escapes) in one write, then the replies as replies() gives them.
+send() {
+	local fd rc
+	printf '%b' "$1" >"$TMP/request"
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	cat "$TMP/request" >&"$fd" 2>/dev/null
+	replies "$fd"
+	rc=$?
+	exec {fd}>&-
+	return $rc
+}
+
 # header_session HEADER LINE... - on ${HOST:-127.0.0.1}:$PORT: HEADER
 # (printf %b escapes, e.g. a PROXY header), then, once the greeting has
 # come, the lines, each ended by CRLF; the replies without CR until the

@@ -40,20 +40,6 @@ proxy_start() {
 	daemon_start
 }
 
-# send BYTES - one connection: BYTES (printf %b escapes) in one write,
-# then the replies.
-send() {
-	local fd rc
-	printf '%b' "$1" >"$TMP/request"
-	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || return 1
-	cat "$TMP/request" >&"$fd" 2>/dev/null
-	replies "$fd"
-	rc=$?
-	exec {fd}>&-
-	return $rc
-}
-
-
 # delivered_from RECEIVED PEER - one message for u@example.org, stamped
 # "Received: from c (RECEIVED)" and logged as accepted from PEER.
 delivered_from() {

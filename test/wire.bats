@@ -406,19 +406,6 @@ received_from() {
 
 # --- PROXY ------------------------------------------------------------------
 
-# send BYTES - one connection: BYTES (printf %b escapes) in one write,
-# then the replies (as in proxy.bats).
-send() {
-	local fd rc
-	printf '%b' "$1" >"$TMP/request"
-	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || return 1
-	cat "$TMP/request" >&"$fd" 2>/dev/null
-	replies "$fd"
-	rc=$?
-	exec {fd}>&-
-	return $rc
-}
-
 @test "PROXY v1 with a NUL between CR and LF is refused without a greeting" {
 	conf "listen 127.0.0.1:0 proxy" "proxy-timeout 1"
 	daemon_start
