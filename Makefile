@@ -4,12 +4,14 @@ PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+VERSION	= 0.6
 CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wpointer-arith -Wcast-qual -Werror
 STD	= -std=c11 -D_POSIX_C_SOURCE=200809L \
-	  -DSMTPD_CONF=\"$(SYSCONFDIR)/smtpd.conf\"
+	  -DSMTPD_CONF=\"$(SYSCONFDIR)/smtpd.conf\" \
+	  -DSMTPD_VERSION=\"$(VERSION)\"
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
 SRCS	= smtpd.c session.c addr.c store.c conf.c log.c proxy.c scoreboard.c

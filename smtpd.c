@@ -69,6 +69,9 @@
 #ifndef SMTPD_CONF
 #define SMTPD_CONF	"/etc/smtpd.conf"
 #endif
+#ifndef SMTPD_VERSION
+#define SMTPD_VERSION	"unknown"
+#endif
 
 #define LISTEN_FDS_START	3	/* sd_listen_fds(3) */
 #define BACKLOG			128
@@ -154,7 +157,7 @@ static void	 linger_close(int, int, int);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-dinv] [-f file]\n");
+	fprintf(stderr, "usage: smtpd [-dinVv] [-f file]\n");
 	exit(2);
 }
 
@@ -167,13 +170,14 @@ main(int argc, char *argv[])
 	int		 ch, dflag = 0, iflag = 0, nflag = 0, vflag = 0, n, fd;
 	int		 rc;
 
-	while ((ch = getopt(argc, argv, "df:inv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:inVv")) != -1) {
 		switch (ch) {
 		case 'd': dflag = 1; break;
 		case 'f': path = optarg; break;
 		case 'i': iflag = 1; break;
 		case 'n': nflag = 1; break;
 		case 'v': vflag = 1; break;
+		case 'V': printf("smtpd %s\n", SMTPD_VERSION); return 0;
 		default: usage();
 		}
 	}
@@ -225,8 +229,14 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd)
 {
 	struct session_env	 env;
 	char			 peer[INET6_ADDRSTRLEN];
+	size_t			 i;
 	int			 out = fd == 0 ? 1 : fd, linger;
 
+	for (i = 0; i < conf->nlistens && !conf->listens[i].proxy; i++)
+		;
+	if (i < conf->nlistens)
+		log_warnx("event=proxy-ignored reason=\"a single session "
+		    "reads no PROXY header\"");
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
 	open_spool(conf, pw, &env.store);
@@ -278,12 +288,6 @@ adopt_fds(struct daemon *d, int n, int *conn)
 		len = sizeof(listening);
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
 		    &len) == -1 || !listening) {
-			for (i = 0; i < d->conf.nlistens &&
-			    !d->conf.listens[i].proxy; i++)
-				;
-			if (i < d->conf.nlistens)
-				log_warnx("event=proxy-ignored reason=\"Accept=yes "
-				    "sockets read no PROXY header\"");
 			*conn = fd;
 			return 1;
 		}

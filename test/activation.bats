@@ -166,6 +166,7 @@ delivered_from() {
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	[[ "${lines[1]}" == "500 5.5.2 "* ]]
 	[ "${lines[2]}" = "221 2.0.0 mx.test closing connection" ]
+	grep -q 'event=proxy-ignored' "$LOG"
 }
 
 # --- inetd: the connection on fds 0 and 1 -----------------------------------

@@ -60,6 +60,19 @@ not_delivered() {
 
 # Syntax and smtpd -n
 
+@test "smtpd -V prints its version and exits 0" {
+	run "$SMTPD" -V
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^smtpd\ [0-9]+\.[0-9]+$ ]]
+}
+
+@test "-i under a proxy line reads no header and logs event=proxy-ignored" {
+	conf "listen 127.0.0.1:2525 proxy"
+	run smtp "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25" QUIT
+	[[ "${lines[1]}" == "500 5.5.2 "* ]]
+	grep -q 'event=proxy-ignored' "$LOG"
+}
+
 @test "smtpd -n prints configuration OK and exits 0" {
 	run check_conf
 	[ "$status" -eq 0 ]
