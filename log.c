@@ -139,3 +139,26 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/*
+ * log_escape - the one way client octets reach a log line or a reply:
+ * any octet outside printable ASCII, and '"' and '\\', becomes \\xHH, so
+ * that a quoted log value cannot be closed early and a reply stays one
+ * line.  in may hold NULs (inlen says where it ends); out is cut to fit.
+ */
+const char *
+log_escape(const char *in, size_t inlen, char *out, size_t outsz)
+{
+	unsigned char	 c;
+	size_t		 i, o = 0;
+
+	for (i = 0; i < inlen && o + 5 < outsz; i++) {
+		c = in[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			o += snprintf(out + o, outsz - o, "\\x%02x", c);
+		else
+			out[o++] = c;
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -4,6 +4,8 @@
  * Every event is one line.  Lines go to syslog (facility mail) unless
  * log_init() was told to use stderr (the -d flag).  Under inetd, fd 2 is
  * the client's socket, so nothing here writes to stderr unless asked to.
+ * Client octets go into a line, or into a reply, only through
+ * log_escape().
  */
 #ifndef LOG_H
 #define LOG_H
@@ -14,6 +16,7 @@ void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+const char *log_escape(const char *, size_t, char *, size_t);
 void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)

@@ -7,19 +7,18 @@
  * written only before a blocking read, which is what makes PIPELINING
  * (RFC 2920) correct: a client that sends a batch gets the batch's
  * replies in one write.  What MAIL and RCPT carry is parsed by addr.c,
- * the address grammar; this file decides what to answer.
+ * the address grammar; what a transaction means (recipients, the
+ * message, the commit) is txn.c's business.  This file decides what to
+ * answer, and every answer is a line of the reply table below.
  *
- * A transaction (struct txn) exists from MAIL to the end of DATA, the
- * last BDAT, RSET or a new HELO/EHLO.  The message body streams from the
- * socket through the DATA decoder (dot-unstuffing, end-of-data and bare
- * CR/LF detection) or the BDAT byte counter, then through the body filter
- * (size, Received: loop count, CRLF -> LF) into the store.  Memory use
- * does not depend on the message size.
+ * The message body streams from the socket through the DATA decoder
+ * (dot-unstuffing, end-of-data and bare CR/LF detection) or the BDAT
+ * byte counter into the transaction.  Memory use does not depend on the
+ * message size.
  *
- * Replies come in two tiers: err_*() answer and go on; die() answers 421
- * and ends the session.  Every 5xx counts toward max-errors, and every
- * command that does not move mail along (NOOP, RSET, VRFY, EXPN, HELP, a
- * second HELO/EHLO) toward max-junk-commands.
+ * Every 5xx counts toward max-errors, and every command that does not
+ * move mail along (NOOP, RSET, VRFY, EXPN, HELP, a second HELO/EHLO)
+ * toward max-junk-commands.  A 421 always ends the session.
  *
  * Time is measured in deadlines, never per read(): a client that drips
  * one octet at a time does not reset the clock.  A wait ends at the
@@ -28,7 +27,7 @@
  * the stress flag, so that a session already waiting is cut as soon as
  * the pool fills up.
  *
- * Client octets reach a reply or a log line only through escape().
+ * Client octets reach a reply or a log line only through log_escape().
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -50,17 +49,15 @@
 #include "conf.h"
 #include "log.h"
 #include "session.h"
-#include "store.h"
+#include "txn.h"
 
 /*
  * RFC 5321 4.5.3.1.4: 512 octets for a command line, raised by the
  * extensions we advertise: SIZE (RFC 1870) by 26, BODY (RFC 6152) by 14,
- * SMTPUTF8 (RFC 6531) by 10.  4.5.3.1.6: 1000 octets for a text line.
+ * SMTPUTF8 (RFC 6531) by 10.
  */
 #define CMD_LINE_MAX	(512 + 26 + 14 + 10)
-#define TEXT_LINE_MAX	1000
-#define HELO_MAX	255
-#define MAX_RECEIVED	100		/* RFC 5321 6.3: loop threshold */
+#define HELO_MAX	ADDR_DOMAIN_MAX
 #define IBUFSZ		65536
 #define OBUFSZ		8192
 #define REPLY_MAX	600		/* one reply line, CRLF included */
@@ -70,30 +67,107 @@
 #define STRESS_SESSION	3		/* stress-timeouts a session may last
 					   under stress */
 
-/* Enhanced status codes (RFC 3463, RFC 6531), by name. */
-#define ES_OK		"2.0.0"
-#define ES_SENDER_OK	"2.1.0"
-#define ES_RCPT_OK	"2.1.5"
-#define ES_VRFY		"2.5.0"
-#define ES_LOCAL	"4.3.0"
-#define ES_NOSPACE	"4.3.1"
-#define ES_SHUTDOWN	"4.3.2"
-#define ES_TIMEOUT	"4.4.2"
-#define ES_RCPTS	"4.5.3"
-#define ES_ERRORS	"4.7.0"
-#define ES_PROTOCOL	"4.5.0"
-#define ES_NO_USER	"5.1.1"
-#define ES_BAD_RCPT	"5.1.3"
-#define ES_BAD_SENDER	"5.1.7"
-#define ES_TOO_BIG	"5.3.4"
-#define ES_LOOP		"5.4.6"
-#define ES_SEQUENCE	"5.5.1"
-#define ES_UNKNOWN	"5.5.2"
-#define ES_SYNTAX	"5.5.4"
-#define ES_LONG_LINE	"5.5.6"
-#define ES_BAD_CONTENT	"5.6.0"
-#define ES_NON_ASCII	"5.6.7"
-#define ES_RELAY	"5.7.1"
+/*
+ * Every reply we send but the EHLO list, on one screen, as qmail keeps
+ * its replies.  Enhanced status codes are RFC 3463's (5.6.7: RFC 6531).
+ * The text is a printf format; the comment names what reply() is given
+ * for it.  A 421 reads "421 X.Y.Z HOSTNAME text, closing connection" and
+ * ends the session (RFC 5321 3.8).
+ */
+enum reply_id {
+	R_GREETING, R_HELO, R_EHLO, R_ACK, R_SENDER_OK, R_RCPT_OK, R_QUEUED,
+	R_CHUNK_OK, R_BYE, R_VRFY, R_HELP, R_DATA_GO,
+	R_NO_SPACE, R_LOCAL, R_TOO_MANY_RCPTS,
+	R_LONG_COMMAND, R_NUL, R_UNKNOWN, R_EXPN, R_SEQUENCE, R_SYNTAX,
+	R_UTF8_VALUE, R_BAD_SENDER, R_BAD_RCPT, R_PARAM, R_BODY_TYPE,
+	R_ASCII_MAIL, R_ASCII_RCPT, R_SIZE, R_TOO_BIG, R_RELAY, R_NO_USER,
+	R_BAD_NAME, R_BAD_EOL, R_LONG_LINE, R_LOOP, R_EARLY_TALKER,
+	R_CROWDED, R_UNAVAILABLE, R_ERRORS, R_JUNK, R_SHUTDOWN, R_LOST_SYNC,
+	R_TIMEOUT_COMMAND, R_TIMEOUT_DATA, R_TIMEOUT_BDAT, R_TIMEOUT_SESSION
+};
+
+static const struct reply_text {
+	int		 code;
+	const char	*esc;
+	const char	*text;
+} replies[] = {
+	[R_GREETING]	= { 220, NULL, "%s ESMTP smtpd" },	/* hostname */
+	[R_HELO]	= { 250, NULL, "%s" },			/* hostname */
+	[R_EHLO]	= { 250, NULL, "%s Hello %s" },	/* hostname, helo */
+	[R_ACK]		= { 250, "2.0.0", "Ok" },
+	[R_SENDER_OK]	= { 250, "2.1.0", "Ok" },
+	[R_RCPT_OK]	= { 250, "2.1.5", "Ok" },
+	[R_QUEUED]	= { 250, "2.0.0", "Ok: queued as %s" },	/* id */
+	[R_CHUNK_OK]	= { 250, "2.0.0", "%llu octets received" },
+	[R_BYE]		= { 221, "2.0.0", "%s closing connection" },
+	/* RFC 5321 3.5.3: 252 when we will not say, but will accept. */
+	[R_VRFY]	= { 252, "2.5.0",
+	    "Cannot VRFY user, but will accept message" },
+	[R_HELP]	= { 214, "2.0.0",
+	    "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP" },
+	[R_DATA_GO]	= { 354, NULL, "End data with <CR><LF>.<CR><LF>" },
+	[R_NO_SPACE]	= { 452, "4.3.1", "Insufficient system storage" },
+	[R_LOCAL]	= { 451, "4.3.0",
+	    "Local error in processing, try again later" },
+	[R_TOO_MANY_RCPTS] = { 452, "4.5.3", "Too many recipients" },
+	[R_LONG_COMMAND] = { 500, "5.5.6", "Line too long (max %d)" },
+	[R_NUL]		= { 500, "5.5.2", "NUL character in command" },
+	[R_UNKNOWN]	= { 500, "5.5.2", "Command unrecognized" },
+	[R_EXPN]	= { 502, "5.5.1", "EXPN not implemented" },
+	[R_SEQUENCE]	= { 503, "5.5.1", "Bad sequence of commands: %s" },
+	[R_SYNTAX]	= { 501, "5.5.4", "Syntax: %s" },	/* usage */
+	[R_UTF8_VALUE]	= { 501, "5.5.4", "SMTPUTF8 takes no value" },
+	[R_BAD_SENDER]	= { 501, "5.1.7", "Bad sender address syntax" },
+	[R_BAD_RCPT]	= { 501, "5.1.3", "Bad recipient address syntax" },
+	[R_PARAM]	= { 555, "5.5.4", "Unsupported parameter %s" },
+	[R_BODY_TYPE]	= { 555, "5.5.4", "Unsupported BODY type" },
+	[R_ASCII_MAIL]	= { 553, "5.6.7",
+	    "Non-ASCII address needs the SMTPUTF8 parameter" },
+	[R_ASCII_RCPT]	= { 553, "5.6.7",
+	    "Non-ASCII address needs MAIL ... SMTPUTF8" },
+	[R_SIZE]	= { 552, "5.3.4",		/* max-message-size */
+	    "Message size exceeds fixed limit of %" PRIu64 " octets" },
+	[R_TOO_BIG]	= { 552, "5.3.4",		/* max-message-size */
+	    "Message exceeds fixed limit of %" PRIu64 " octets" },
+	[R_RELAY]	= { 550, "5.7.1", "<%s>: Relay access denied" },
+	[R_NO_USER]	= { 550, "5.1.1", "<%s>: User unknown" },
+	[R_BAD_NAME]	= { 550, "5.1.3", "<%s>: Mailbox name not allowed" },
+	[R_BAD_EOL]	= { 550, "5.6.0",
+	    "NUL, bare CR or bare LF in message (RFC 5321 2.3.8)" },
+	[R_LONG_LINE]	= { 550, "5.5.6",
+	    "Text line longer than %d octets (RFC 5321 4.5.3.1.6)" },
+	[R_LOOP]	= { 554, "5.4.6",
+	    "Too many Received: headers (%u): mail loop" },
+	[R_EARLY_TALKER] = { 554, "5.5.1",
+	    "Protocol error: talking before the greeting" },
+	[R_CROWDED]	= { 421, "4.7.0",
+	    "Too many connections from your address" },
+	[R_UNAVAILABLE]	= { 421, "4.3.0",
+	    "Mail system unavailable, try again later" },
+	[R_ERRORS]	= { 421, "4.7.0", "Too many errors" },
+	[R_JUNK]	= { 421, "4.7.0", "Too many commands without mail" },
+	[R_SHUTDOWN]	= { 421, "4.3.2", "Service shutting down" },
+	[R_LOST_SYNC]	= { 421, "4.5.0", "BDAT chunk cannot be skipped" },
+	[R_TIMEOUT_COMMAND] = { 421, "4.4.2", "Timeout waiting for a command" },
+	[R_TIMEOUT_DATA] = { 421, "4.4.2", "Timeout reading message data" },
+	[R_TIMEOUT_BDAT] = { 421, "4.4.2", "Timeout reading BDAT chunk" },
+	[R_TIMEOUT_SESSION] = { 421, "4.4.2", "Session time limit exceeded" }
+};
+
+/* What a refused transaction step is answered with. */
+static const enum reply_id outcome_replies[] = {
+	[TXN_OK]	= R_ACK,
+	[TXN_RELAY]	= R_RELAY,
+	[TXN_NO_USER]	= R_NO_USER,
+	[TXN_BAD_NAME]	= R_BAD_NAME,
+	[TXN_TOO_MANY]	= R_TOO_MANY_RCPTS,
+	[TXN_TOO_BIG]	= R_TOO_BIG,
+	[TXN_BAD_EOL]	= R_BAD_EOL,
+	[TXN_LONG_LINE]	= R_LONG_LINE,
+	[TXN_LOOP]	= R_LOOP,
+	[TXN_NO_SPACE]	= R_NO_SPACE,
+	[TXN_LOCAL]	= R_LOCAL
+};
 
 enum state {
 	STATE_GREETED	= 1 << 0,	/* no HELO/EHLO yet */
@@ -126,37 +200,6 @@ enum io {
 #define FILL_TIMEOUT	(-2)
 #define FILL_STOP	(-3)
 
-struct rcpt {
-	char		 addr[ADDR_PATH_MAX];	/* as given, for Received: */
-	char		 local[ADDR_LOCAL_MAX + 1];	/* the mailbox, lowercase */
-	char		 domain[ADDR_DOMAIN_MAX + 1];
-};
-
-/*
- * The body filter sees the message as the client meant it (CRLF lines,
- * dots unstuffed) and writes it with LF lines.
- */
-struct body {
-	uint64_t	 size;		/* octets, counted as RFC 1870 does */
-	int		 over;		/* size passed max-message-size */
-	int		 bad;		/* NUL, bare CR or bare LF seen */
-	int		 long_line;	/* a DATA line over TEXT_LINE_MAX */
-	int		 in_header;	/* before the first empty line */
-	int		 cr;		/* a CR is pending */
-	size_t		 col;		/* octets into this line */
-	char		 head[9];	/* its first octets, for "Received:" */
-	unsigned	 received;
-};
-
-struct txn {
-	char		 from[ADDR_PATH_MAX];	/* "" for the null path */
-	int		 utf8;			/* MAIL ... SMTPUTF8 */
-	struct rcpt	*rcpt;
-	size_t		 nrcpt;
-	struct store_msg *msg;			/* open during DATA/BDAT */
-	struct body	 body;
-};
-
 struct session {
 	int			 in, out;
 	const struct conf	*conf;
@@ -166,9 +209,9 @@ struct session {
 	char			 peer[64];	/* "" when unknown */
 	char			 id[24];
 	enum state		 state;
-	int			 esmtp;
 	int			 broken;	/* a write failed: say no more */
 	char			 helo[HELO_MAX + 1];
+	struct txn_client	 client;	/* peer, helo, esmtp */
 	unsigned		 errors;
 	unsigned		 junk;		/* since the last accepted message */
 	unsigned		 messages;
@@ -189,6 +232,7 @@ struct command {
 	const char	*verb;
 	int		 states;	/* where the verb is allowed */
 	enum args	 args;
+	const char	*usage;		/* for 501 */
 	const char	*order;		/* what is missing if not allowed */
 	void		(*run)(struct session *, char *);
 	int		 flags;		/* CMD_* */
@@ -226,16 +270,14 @@ static int	 param_body(struct session *, struct mailparams *,
 static int	 param_smtputf8(struct session *, struct mailparams *,
 		    const char *);
 
-static void	 reply(struct session *, int, const char *, const char *, ...)
-		    __attribute__((format(printf, 4, 5)));
-static void	 reply_more(struct session *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	 vreply(struct session *, int, int, const char *,
-		    const char *, va_list)
-		    __attribute__((format(printf, 5, 0)));
-static void	 die(struct session *, const char *, const char *);
-static void	 die_timeout(struct session *, const char *, const char *);
-static void	 err_store(struct session *, int);
+static void	 reply(struct session *, enum reply_id, ...);
+static void	 reply_more(struct session *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	 emit(struct session *, int, int, const char *,
+		    const char *);
+static void	 refuse(struct session *, enum txn_outcome, const char *);
+static void	 out_of_order(struct session *, const struct command *);
+static void	 timed_out(struct session *, const char *, enum reply_id);
 static int	 flush(struct session *);
 static ssize_t	 write_some(int, const char *, size_t);
 static int	 fill(struct session *, enum wait);
@@ -249,44 +291,44 @@ static unsigned	 max_junk(const struct session *);
 static int	 greet_pause(struct session *);
 static enum io	 read_line(struct session *, size_t *);
 static void	 dispatch(struct session *, char *, size_t);
+static const struct command *lookup(const char *, size_t);
 static void	 enter(struct session *, enum state);
 static const char *state_name(enum state);
-static void	 txn_free(struct session *);
-static int	 txn_open_message(struct session *);
-static void	 txn_finish(struct session *);
-static void	 txn_accepted(struct session *, const char *);
-static void	 body_feed(struct session *, const char *, size_t);
-static void	 body_emit(struct session *, const char *, size_t);
+static void	 end_txn(struct session *);
+static int	 open_message(struct session *);
+static void	 finish(struct session *, unsigned);
+static void	 accepted(struct session *);
 static void	 data_begin(struct session *);
-static enum io	 data_read(struct session *, int *, int *);
+static enum io	 data_read(struct session *, unsigned *);
 static enum io	 chunk_read(struct session *, uint64_t, int);
 static int	 parse_params(struct session *, char *, struct mailparams *);
-static int	 resolve_rcpt(struct session *, const struct addr_path *,
-		    struct rcpt *);
-static const char *comment_escape(const char *, char *, size_t);
-static const char *escape(const char *, size_t, char *, size_t);
 
 /*
  * A HELO or EHLO after the first counts as junk too (dispatch() sees to
  * it): clients do not send two, loops that hold a worker do.
  */
 static const struct command commands[] = {
-	{ "HELO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_helo, 0 },
-	{ "EHLO", STATE_ANY, ARGS_REQUIRED, NULL, cmd_ehlo, 0 },
-	{ "MAIL", STATE_READY, ARGS_REQUIRED, "nested MAIL command", cmd_mail,
-	    0 },
-	{ "RCPT", STATE_MAIL | STATE_RCPT, ARGS_REQUIRED, "need MAIL command",
-	    cmd_rcpt, 0 },
-	{ "DATA", STATE_RCPT, ARGS_NONE, "need RCPT command", cmd_data, 0 },
+	{ "HELO", STATE_ANY, ARGS_REQUIRED, "HELO <hostname>", NULL,
+	    cmd_helo, 0 },
+	{ "EHLO", STATE_ANY, ARGS_REQUIRED, "EHLO <hostname>", NULL,
+	    cmd_ehlo, 0 },
+	{ "MAIL", STATE_READY, ARGS_REQUIRED, "MAIL FROM:<address>",
+	    "nested MAIL command", cmd_mail, 0 },
+	{ "RCPT", STATE_MAIL | STATE_RCPT, ARGS_REQUIRED, "RCPT TO:<address>",
+	    "need MAIL command", cmd_rcpt, 0 },
+	{ "DATA", STATE_RCPT, ARGS_NONE, "DATA", "need RCPT command",
+	    cmd_data, 0 },
 	/* BDAT checks its own order: a refused chunk must still be read. */
-	{ "BDAT", STATE_ANY, ARGS_REQUIRED, NULL, cmd_bdat, 0 },
-	{ "RSET", STATE_ANY, ARGS_NONE, NULL, cmd_rset, CMD_JUNK },
-	{ "NOOP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_noop, CMD_JUNK },
-	{ "QUIT", STATE_ANY, ARGS_NONE, NULL, cmd_quit, 0 },
-	{ "VRFY", STATE_ANY, ARGS_REQUIRED, NULL, cmd_vrfy, CMD_JUNK },
-	{ "EXPN", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_expn, CMD_JUNK },
-	{ "HELP", STATE_ANY, ARGS_OPTIONAL, NULL, cmd_help, CMD_JUNK },
-	{ NULL, STATE_ANY, ARGS_OPTIONAL, NULL, cmd_unknown, 0 }
+	{ "BDAT", STATE_ANY, ARGS_REQUIRED, "BDAT <size> [LAST]", NULL,
+	    cmd_bdat, 0 },
+	{ "RSET", STATE_ANY, ARGS_NONE, "RSET", NULL, cmd_rset, CMD_JUNK },
+	{ "NOOP", STATE_ANY, ARGS_OPTIONAL, NULL, NULL, cmd_noop, CMD_JUNK },
+	{ "QUIT", STATE_ANY, ARGS_NONE, "QUIT", NULL, cmd_quit, 0 },
+	{ "VRFY", STATE_ANY, ARGS_REQUIRED, "VRFY <address>", NULL, cmd_vrfy,
+	    CMD_JUNK },
+	{ "EXPN", STATE_ANY, ARGS_OPTIONAL, NULL, NULL, cmd_expn, CMD_JUNK },
+	{ "HELP", STATE_ANY, ARGS_OPTIONAL, NULL, NULL, cmd_help, CMD_JUNK },
+	{ NULL, STATE_ANY, ARGS_OPTIONAL, NULL, NULL, cmd_unknown, 0 }
 };
 
 static const struct param mail_params[] = {
@@ -326,38 +368,38 @@ session_run(int in, int out, const struct session_env *env)
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
 	    (unsigned)(getpid() * 31 + ++serial) & 0xffff);
 	s->state = STATE_GREETED;
+	s->client.peer = s->peer;
+	s->client.helo = s->helo;
 	if (env->crowded)	/* one log line, the reject: floods are fast */
-		die(s, ES_ERRORS, "Too many connections from your address");
+		reply(s, R_CROWDED);
 	else {
 		log_info("%s event=connect peer=%s%s", s->id,
 		    env->peer ? env->peer : "unknown",
 		    stressed(s) ? " stress=yes" : "");
 		if (s->store == NULL)
-			die(s, ES_LOCAL, "Mail system unavailable, try again "
-			    "later");
+			reply(s, R_UNAVAILABLE);
 		else if (greet_pause(s) == 0)
-			reply(s, 220, NULL, "%s ESMTP smtpd", conf->hostname);
+			reply(s, R_GREETING, conf->hostname);
 	}
 	while (s->state != STATE_QUIT) {
 		if (s->errors >= max_errors(s)) {
-			die(s, ES_ERRORS, "Too many errors");
+			reply(s, R_ERRORS);
 			break;
 		}
 		r = read_line(s, &len);
 		if (r == IO_EOF)
 			break;
 		if (r == IO_STOP)
-			die(s, ES_SHUTDOWN, "Service shutting down");
+			reply(s, R_SHUTDOWN);
 		else if (r == IO_TIMEOUT)
-			die_timeout(s, "command", "Timeout waiting for a command");
+			timed_out(s, "command", R_TIMEOUT_COMMAND);
 		else if (r == IO_LONG)
-			reply(s, 500, ES_LONG_LINE, "Line too long (max %d)",
-			    CMD_LINE_MAX);
+			reply(s, R_LONG_COMMAND, CMD_LINE_MAX);
 		else
 			dispatch(s, s->line, len);
 	}
 	flush(s);
-	txn_free(s);
+	end_txn(s);
 	if (!env->crowded)
 		log_info("%s event=disconnect messages=%u errors=%u junk=%u",
 		    s->id, s->messages, s->errors, s->junk);
@@ -391,8 +433,7 @@ greet_pause(struct session *s)
 		enter(s, STATE_QUIT);	/* gone without a word */
 		return -1;
 	}
-	reply(s, 554, ES_SEQUENCE, "Protocol error: talking before the "
-	    "greeting");
+	reply(s, R_EARLY_TALKER);
 	enter(s, STATE_QUIT);
 	return -1;
 }
@@ -410,42 +451,64 @@ dispatch(struct session *s, char *line, size_t len)
 	unsigned		 junk;
 
 	/* Before the line is cut up, for every log line about it. */
-	escape(line, len, s->cmd, sizeof(s->cmd));
+	log_escape(line, len, s->cmd, sizeof(s->cmd));
 	if (log_verbose())
 		log_debug("%s <<< %s", s->id, s->cmd);
 	if (memchr(line, '\0', len) != NULL) {
-		reply(s, 500, ES_UNKNOWN, "NUL character in command");
+		reply(s, R_NUL);
 		return;
 	}
 	vlen = strcspn(line, " ");
 	args = line + vlen;
 	while (*args == ' ')
 		args++;
-	for (c = commands; c->verb != NULL; c++)
-		if (vlen == strlen(c->verb) &&
-		    strncasecmp(line, c->verb, vlen) == 0)
-			break;
+	c = lookup(line, vlen);
 	if ((c->flags & CMD_JUNK) ||
 	    ((c->run == cmd_helo || c->run == cmd_ehlo) && s->helo[0] != '\0')) {
 		junk = max_junk(s);
 		if (++s->junk > junk && junk != 0) {
-			die(s, ES_ERRORS, "Too many commands without mail");
+			reply(s, R_JUNK);
 			return;
 		}
 	}
 	if (c->verb != NULL && !(s->state & c->states)) {
-		reply(s, 503, ES_SEQUENCE, "Bad sequence of commands: %s",
-		    s->state == STATE_GREETED ? "send HELO or EHLO first" :
-		    s->state == STATE_BDAT ? "BDAT in progress" : c->order);
+		out_of_order(s, c);
 		return;
 	}
 	if ((c->args == ARGS_NONE && *args != '\0') ||
 	    (c->args == ARGS_REQUIRED && *args == '\0')) {
-		reply(s, 501, ES_SYNTAX, "Syntax: %s%s", c->verb,
-		    c->args == ARGS_NONE ? "" : " <argument>");
+		reply(s, R_SYNTAX, c->usage);
 		return;
 	}
 	c->run(s, args);
+}
+
+/*
+ * lookup - the command table's entry for a verb; the last, unnamed one
+ * for a verb we do not know.
+ */
+static const struct command *
+lookup(const char *verb, size_t len)
+{
+	const struct command	*c;
+
+	for (c = commands; c->verb != NULL; c++)
+		if (len == strlen(c->verb) && strncasecmp(verb, c->verb,
+		    len) == 0)
+			break;
+	return c;
+}
+
+/*
+ * out_of_order - 503 for command c in this state, saying what is
+ * missing.
+ */
+static void
+out_of_order(struct session *s, const struct command *c)
+{
+	reply(s, R_SEQUENCE, s->state == STATE_GREETED ?
+	    "send HELO or EHLO first" : s->state == STATE_BDAT ?
+	    "BDAT in progress" : c->order);
 }
 
 /*
@@ -479,7 +542,7 @@ state_name(enum state st)
  * helo_ok - a HELO/EHLO argument we accept: one printable ASCII word.
  * Clients send too many odd names (underscores, unqualified hosts) to
  * insist on RFC 5321's grammar; a name outside it goes into Received:
- * only as a comment (see txn_open_message()).
+ * only as a comment (see txn.c).
  */
 static int
 helo_ok(const char *arg)
@@ -492,57 +555,39 @@ helo_ok(const char *arg)
 	return n > 0 && n <= HELO_MAX;
 }
 
-/*
- * comment_escape - a HELO word (printable ASCII, no space) made safe
- * inside an RFC 5322 comment: '(', ')' and '\' become quoted-pairs.
- */
-static const char *
-comment_escape(const char *in, char *out, size_t outsz)
-{
-	size_t	 o = 0;
-
-	for (; *in != '\0' && o + 3 < outsz; in++) {
-		if (*in == '(' || *in == ')' || *in == '\\')
-			out[o++] = '\\';
-		out[o++] = *in;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static void
 cmd_helo(struct session *s, char *args)
 {
 	if (!helo_ok(args)) {
-		reply(s, 501, ES_SYNTAX, "Syntax: HELO <hostname>");
+		reply(s, R_SYNTAX, lookup("HELO", 4)->usage);
 		return;
 	}
-	txn_free(s);
+	end_txn(s);
 	snprintf(s->helo, sizeof(s->helo), "%s", args);
-	s->esmtp = 0;
+	s->client.esmtp = 0;
 	enter(s, STATE_READY);
-	reply(s, 250, NULL, "%s", s->conf->hostname);
+	reply(s, R_HELO, s->conf->hostname);
 }
 
 static void
 cmd_ehlo(struct session *s, char *args)
 {
 	if (!helo_ok(args)) {
-		reply(s, 501, ES_SYNTAX, "Syntax: EHLO <hostname>");
+		reply(s, R_SYNTAX, lookup("EHLO", 4)->usage);
 		return;
 	}
-	txn_free(s);
+	end_txn(s);
 	snprintf(s->helo, sizeof(s->helo), "%s", args);
-	s->esmtp = 1;
+	s->client.esmtp = 1;
 	enter(s, STATE_READY);
-	reply_more(s, 250, "%s Hello %s", s->conf->hostname, s->helo);
-	reply_more(s, 250, "PIPELINING");
-	reply_more(s, 250, "SIZE %" PRIu64, s->conf->max_message_size);
-	reply_more(s, 250, "8BITMIME");
+	reply_more(s, replies[R_EHLO].text, s->conf->hostname, s->helo);
+	reply_more(s, "PIPELINING");
+	reply_more(s, "SIZE %" PRIu64, s->conf->max_message_size);
+	reply_more(s, "8BITMIME");
 	/* RFC 6531 3.1: SMTPUTF8 goes with 8BITMIME. */
-	reply_more(s, 250, "SMTPUTF8");
-	reply_more(s, 250, "ENHANCEDSTATUSCODES");
-	reply(s, 250, NULL, "CHUNKING");
+	reply_more(s, "SMTPUTF8");
+	reply_more(s, "ENHANCEDSTATUSCODES");
+	emit(s, 250, 0, NULL, "CHUNKING");
 }
 
 static void
@@ -553,7 +598,7 @@ cmd_mail(struct session *s, char *args)
 	const char		*end;
 
 	if (strncasecmp(args, "FROM:", 5) != 0) {
-		reply(s, 501, ES_SYNTAX, "Syntax: MAIL FROM:<address>");
+		reply(s, R_SYNTAX, lookup("MAIL", 4)->usage);
 		return;
 	}
 	args += 5;
@@ -561,24 +606,22 @@ cmd_mail(struct session *s, char *args)
 		args++;
 	if (addr_parse_path(args, &path, ADDR_EMPTY_OK, &end) == -1 ||
 	    (*end != '\0' && *end != ' ')) {
-		reply(s, 501, ES_BAD_SENDER, "Bad sender address syntax");
+		reply(s, R_BAD_SENDER);
 		return;
 	}
 	if (parse_params(s, args + (end - args), &mp) == -1)
 		return;
 	if (path.nonascii && !mp.utf8) {
-		reply(s, 553, ES_NON_ASCII,
-		    "Non-ASCII address needs the SMTPUTF8 parameter");
+		reply(s, R_ASCII_MAIL);
 		return;
 	}
-	if ((s->txn = calloc(1, sizeof(*s->txn))) == NULL) {
-		err_store(s, errno);
+	s->txn = txn_new(s->conf, s->store, &s->client, path.addr, mp.utf8);
+	if (s->txn == NULL) {
+		reply(s, R_LOCAL);
 		return;
 	}
-	memcpy(s->txn->from, path.addr, sizeof(path.addr));
-	s->txn->utf8 = mp.utf8;
 	enter(s, STATE_MAIL);
-	reply(s, 250, ES_SENDER_OK, "Ok");
+	reply(s, R_SENDER_OK);
 }
 
 /*
@@ -605,9 +648,9 @@ parse_params(struct session *s, char *p, struct mailparams *mp)
 		for (pp = mail_params; pp->name != NULL; pp++)
 			if (strcasecmp(key, pp->name) == 0)
 				break;
-		if (pp->name == NULL || !s->esmtp) {
-			reply(s, 555, ES_SYNTAX, "Unsupported parameter %s",
-			    escape(key, strlen(key), esc, sizeof(esc)));
+		if (pp->name == NULL || !s->client.esmtp) {
+			reply(s, R_PARAM, log_escape(key, strlen(key), esc,
+			    sizeof(esc)));
 			return -1;
 		}
 		if (pp->parse(s, mp, val) == -1)
@@ -623,20 +666,15 @@ param_size(struct session *s, struct mailparams *mp, const char *val)
 {
 	char	*end;
 
-	if (val == NULL || !isdigit((unsigned char)*val)) {
-		reply(s, 501, ES_SYNTAX, "Syntax: SIZE=<octets>");
-		return -1;
-	}
 	errno = 0;
-	mp->size = strtoull(val, &end, 10);
-	if (*end != '\0') {
-		reply(s, 501, ES_SYNTAX, "Syntax: SIZE=<octets>");
+	if (val != NULL && isdigit((unsigned char)*val))
+		mp->size = strtoull(val, &end, 10);
+	if (val == NULL || !isdigit((unsigned char)*val) || *end != '\0') {
+		reply(s, R_SYNTAX, "SIZE=<octets>");
 		return -1;
 	}
 	if (errno == ERANGE || mp->size > s->conf->max_message_size) {
-		reply(s, 552, ES_TOO_BIG,
-		    "Message size exceeds fixed limit of %" PRIu64 " octets",
-		    s->conf->max_message_size);
+		reply(s, R_SIZE, s->conf->max_message_size);
 		return -1;
 	}
 	mp->size_given = 1;
@@ -653,7 +691,7 @@ param_body(struct session *s, struct mailparams *mp, const char *val)
 	(void)mp;
 	if (val == NULL || (strcasecmp(val, "7BIT") != 0 &&
 	    strcasecmp(val, "8BITMIME") != 0)) {
-		reply(s, 555, ES_SYNTAX, "Unsupported BODY type");
+		reply(s, R_BODY_TYPE);
 		return -1;
 	}
 	return 0;
@@ -663,7 +701,7 @@ static int
 param_smtputf8(struct session *s, struct mailparams *mp, const char *val)
 {
 	if (val != NULL) {
-		reply(s, 501, ES_SYNTAX, "SMTPUTF8 takes no value");
+		reply(s, R_UTF8_VALUE);
 		return -1;
 	}
 	mp->utf8 = 1;
@@ -673,14 +711,13 @@ param_smtputf8(struct session *s, struct mailparams *mp, const char *val)
 static void
 cmd_rcpt(struct session *s, char *args)
 {
-	struct txn	*t = s->txn;
-	struct rcpt	*r;
 	struct addr_path	 path;
-	const char	*end;
-	char		 esc[ESC_MAX];
+	enum txn_outcome	 o;
+	const char		*end;
+	char			 esc[ESC_MAX];
 
 	if (strncasecmp(args, "TO:", 3) != 0) {
-		reply(s, 501, ES_SYNTAX, "Syntax: RCPT TO:<address>");
+		reply(s, R_SYNTAX, lookup("RCPT", 4)->usage);
 		return;
 	}
 	args += 3;
@@ -688,105 +725,51 @@ cmd_rcpt(struct session *s, char *args)
 		args++;
 	if (addr_parse_path(args, &path, ADDR_POSTMASTER, &end) == -1 ||
 	    (*end != '\0' && *end != ' ')) {
-		reply(s, 501, ES_BAD_RCPT, "Bad recipient address syntax");
+		reply(s, R_BAD_RCPT);
 		return;
 	}
 	while (*end == ' ')
 		end++;
 	if (*end != '\0') {
-		reply(s, 555, ES_SYNTAX, "Unsupported parameter %s",
-		    escape(end, strlen(end), esc, sizeof(esc)));
+		reply(s, R_PARAM, log_escape(end, strlen(end), esc,
+		    sizeof(esc)));
 		return;
 	}
-	if (path.nonascii && !t->utf8) {
-		reply(s, 553, ES_NON_ASCII,
-		    "Non-ASCII address needs MAIL ... SMTPUTF8");
+	if (path.nonascii && !s->txn->utf8) {
+		reply(s, R_ASCII_RCPT);
 		return;
 	}
-	if (t->nrcpt >= s->conf->max_recipients) {
-		reply(s, 452, ES_RCPTS, "Too many recipients");
-		return;
-	}
-	r = realloc(t->rcpt, (t->nrcpt + 1) * sizeof(*r));
-	if (r == NULL) {
-		err_store(s, errno);
-		return;
-	}
-	t->rcpt = r;
-	if (resolve_rcpt(s, &path, &r[t->nrcpt]) == -1)
-		return;
-	t->nrcpt++;
-	enter(s, STATE_RCPT);
-	reply(s, 250, ES_RCPT_OK, "Ok");
-}
-
-/*
- * resolve_rcpt - map a forward-path to a mailbox in the spool, or answer
- * why not: unknown domain, unknown user, or a name the spool refuses.
- */
-static int
-resolve_rcpt(struct session *s, const struct addr_path *p, struct rcpt *r)
-{
-	const struct conf	*c = s->conf;
-	const char		*domain = p->domain;
-	char			 addr[ESC_MAX];
-	int			 aliased;
-
 	/* A quoted local part may hold '"', '\' and, with SMTPUTF8, UTF-8. */
-	escape(p->addr, strlen(p->addr), addr, sizeof(addr));
-
-	if (*domain == '\0')		/* bare <postmaster>, RFC 5321 4.5.1 */
-		domain = conf_postmaster_domain(c);
-	else if (!conf_domain_ok(c, domain)) {
-		reply(s, 550, ES_RELAY, "<%s>: Relay access denied", addr);
-		return -1;
+	if ((o = txn_rcpt(s->txn, &path)) != TXN_OK) {
+		refuse(s, o, log_escape(path.addr, strlen(path.addr), esc,
+		    sizeof(esc)));
+		return;
 	}
-	snprintf(r->addr, sizeof(r->addr), "%s", p->addr);
-	aliased = conf_alias(c, p->local, domain, r->local, sizeof(r->local),
-	    r->domain, sizeof(r->domain));
-	if (!aliased) {
-		snprintf(r->local, sizeof(r->local), "%s", p->local);
-		snprintf(r->domain, sizeof(r->domain), "%s", domain);
-	}
-	if (!aliased && strcmp(r->local, "postmaster") != 0 &&
-	    !conf_mailbox_known(c, r->local, r->domain)) {
-		reply(s, 550, ES_NO_USER, "<%s>: User unknown", addr);
-		return -1;
-	}
-	if (!store_name_ok(r->local) || !store_name_ok(r->domain)) {
-		reply(s, 550, ES_BAD_RCPT, "<%s>: Mailbox name not allowed",
-		    addr);
-		return -1;
-	}
-	return 0;
+	enter(s, STATE_RCPT);
+	reply(s, R_RCPT_OK);
 }
 
 static void
 cmd_data(struct session *s, char *args)
 {
-	int	 bad_eol = 0, long_line = 0;
-	enum io	 r;
+	unsigned	 flaws = 0;
+	enum io		 r;
 
 	(void)args;
-	if (txn_open_message(s) == -1) {
-		err_store(s, errno);
+	if (open_message(s) == -1)
 		return;
-	}
-	reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	reply(s, R_DATA_GO);
 	data_begin(s);
-	if ((r = data_read(s, &bad_eol, &long_line)) != IO_OK) {
-		txn_free(s);
+	if ((r = data_read(s, &flaws)) != IO_OK) {
+		end_txn(s);
 		if (r == IO_TIMEOUT)
-			die_timeout(s, "data", "Timeout reading message data");
+			timed_out(s, "data", R_TIMEOUT_DATA);
 		else
 			enter(s, STATE_QUIT);
 		return;
 	}
 	/* The message is read to its end before any refusal: in sync. */
-	s->txn->body.bad |= bad_eol;
-	s->txn->body.long_line = long_line;
-	txn_finish(s);
-	enter(s, STATE_READY);
+	finish(s, flaws);
 }
 
 /*
@@ -800,7 +783,7 @@ data_begin(struct session *s)
 }
 
 /*
- * data_read - decode DATA up to CRLF.CRLF into the body filter.  The
+ * data_read - decode DATA up to CRLF.CRLF into the transaction.  The
  * decoder's state is the bytes seen since the last complete line:
  *
  *	BOL	nothing yet (data starts here, after the DATA line's CRLF)
@@ -812,9 +795,10 @@ data_begin(struct session *s)
  * Only CRLF "." CRLF ends the data.  A bare LF or bare CR anywhere marks
  * the message bad and is not a line end, so ".\n" and "\n.\r\n" never end
  * the data and nothing after them runs as a command (SMTP smuggling).
+ * What the octets passed on no longer show goes into *flaws.
  */
 static enum io
-data_read(struct session *s, int *bad_eol, int *long_line)
+data_read(struct session *s, unsigned *flaws)
 {
 	enum { BOL, TEXT, CR, DOT, DOTCR } st = BOL;
 	char	 out[2 * 4096];
@@ -834,10 +818,10 @@ data_read(struct session *s, int *bad_eol, int *long_line)
 			switch (st) {
 			case DOTCR:
 				if (c == '\n') {
-					body_feed(s, out, o);
+					txn_data(s->txn, out, o);
 					return IO_OK;
 				}
-				*bad_eol = 1;
+				*flaws |= TXN_FLAW_EOL;
 				st = TEXT;
 				/* FALLTHROUGH */
 			case BOL:
@@ -847,7 +831,7 @@ data_read(struct session *s, int *bad_eol, int *long_line)
 				else if (c == '.' && st == BOL)
 					st = DOT;
 				else {
-					*bad_eol |= c == '\n';
+					*flaws |= c == '\n' ? TXN_FLAW_EOL : 0;
 					out[o++] = c;
 					col++;
 					st = TEXT;
@@ -857,7 +841,7 @@ data_read(struct session *s, int *bad_eol, int *long_line)
 				if (c == '\r')
 					st = DOTCR;
 				else {
-					*bad_eol |= c == '\n';
+					*flaws |= c == '\n' ? TXN_FLAW_EOL : 0;
 					out[o++] = c;	/* the dot goes */
 					col++;
 					st = TEXT;
@@ -867,11 +851,12 @@ data_read(struct session *s, int *bad_eol, int *long_line)
 				if (c == '\n') {
 					out[o++] = '\r';
 					out[o++] = '\n';
-					*long_line |= col + 2 > TEXT_LINE_MAX;
+					if (col + 2 > TXN_LINE_MAX)
+						*flaws |= TXN_FLAW_LONG;
 					col = 0;
 					st = BOL;
 				} else {
-					*bad_eol = 1;
+					*flaws |= TXN_FLAW_EOL;
 					out[o++] = '\r';
 					if (c == '\r')
 						break;
@@ -882,7 +867,7 @@ data_read(struct session *s, int *bad_eol, int *long_line)
 				break;
 			}
 		}
-		body_feed(s, out, o);
+		txn_data(s->txn, out, o);
 	}
 }
 
@@ -907,48 +892,37 @@ cmd_bdat(struct session *s, char *args)
 		 * Without a size there is no way to skip the chunk: what
 		 * follows would be read as commands.  Say why, and go.
 		 */
-		reply(s, 501, ES_SYNTAX, "Syntax: BDAT <size> [LAST]");
-		die(s, ES_PROTOCOL, "BDAT chunk cannot be skipped");
+		reply(s, R_SYNTAX, lookup("BDAT", 4)->usage);
+		reply(s, R_LOST_SYNC);
 		return;
 	}
 	last = *end != '\0';
 	keep = (s->state & (STATE_RCPT | STATE_BDAT)) != 0;
 	data_begin(s);
-	if (keep && s->txn->msg == NULL && txn_open_message(s) == -1) {
-		err_store(s, errno);
-		keep = 0;
+	if (keep && s->txn->msg == NULL && open_message(s) == -1) {
 		if ((r = chunk_read(s, len, 0)) != IO_OK)
 			goto lost;
-		txn_free(s);
-		enter(s, STATE_READY);
+		end_txn(s);
 		return;
 	}
 	if ((r = chunk_read(s, len, keep)) != IO_OK)
 		goto lost;
-	if (!keep) {
-		reply(s, 503, ES_SEQUENCE, "Bad sequence of commands: %s",
-		    s->state == STATE_GREETED ? "send HELO or EHLO first" :
-		    s->state == STATE_READY ? "need MAIL command" :
-		    "need RCPT command");
-		return;
-	}
-	if (s->txn->body.over) {
-		reply(s, 552, ES_TOO_BIG, "Message exceeds fixed limit of %"
-		    PRIu64 " octets", s->conf->max_message_size);
-		txn_free(s);
-		enter(s, STATE_READY);
-	} else if (last) {
-		txn_finish(s);
-		enter(s, STATE_READY);
-	} else {
+	if (!keep)	/* out of order is answered as DATA would be */
+		out_of_order(s, lookup("DATA", 4));
+	else if (s->txn->body.over) {
+		refuse(s, TXN_TOO_BIG, NULL);
+		end_txn(s);
+	} else if (last)
+		finish(s, 0);
+	else {
 		enter(s, STATE_BDAT);
-		reply(s, 250, ES_OK, "%llu octets received", len);
+		reply(s, R_CHUNK_OK, len);
 	}
 	return;
 lost:
-	txn_free(s);
+	end_txn(s);
 	if (r == IO_TIMEOUT)
-		die_timeout(s, "bdat", "Timeout reading BDAT chunk");
+		timed_out(s, "bdat", R_TIMEOUT_BDAT);
 	else
 		enter(s, STATE_QUIT);
 }
@@ -969,7 +943,7 @@ chunk_read(struct session *s, uint64_t len, int keep)
 		if (n > len)
 			n = len;
 		if (keep)
-			body_feed(s, s->ibuf + s->ipos, n);
+			txn_data(s->txn, s->ibuf + s->ipos, n);
 		s->ipos += n;
 		len -= n;
 	}
@@ -977,202 +951,82 @@ chunk_read(struct session *s, uint64_t len, int keep)
 }
 
 /*
- * txn_open_message - start the stored message: Return-Path and our
- * Received: line (RFC 5321 4.4) go first.
+ * open_message - the data begins: the message is created (and the
+ * trace headers written), or the client hears why not.  The
+ * transaction ends with a failure.
  */
 static int
-txn_open_message(struct session *s)
+open_message(struct session *s)
 {
-	struct txn		*t = s->txn;
-	struct store_rcpt	 first;
-	char			 hdr[2048], date[64], from[1024], lit[80];
-	char			 note[2 * HELO_MAX + 1];
-	time_t			 now = time(NULL);
-	int			 n;
+	enum txn_outcome	 o;
 
-	first.domain = t->rcpt[0].domain;
-	first.local = t->rcpt[0].local;
-	if ((t->msg = store_create(s->store, &first)) == NULL)
-		return -1;
-	t->body.in_header = 1;
-	if (s->peer[0] == '\0')
-		snprintf(lit, sizeof(lit), "unknown");
-	else
-		snprintf(lit, sizeof(lit), "[%s%s]",
-		    strchr(s->peer, ':') ? "IPv6:" : "", s->peer);
-	/* RFC 5321 4.4: From-domain is a Domain or an address literal. */
-	if (addr_helo_is_domain(s->helo))
-		snprintf(from, sizeof(from), "%s%s%s%s", s->helo,
-		    s->peer[0] ? " (" : "", s->peer[0] ? lit : "",
-		    s->peer[0] ? ")" : "");
-	else
-		snprintf(from, sizeof(from), "%s (HELO %s)", lit,
-		    comment_escape(s->helo, note, sizeof(note)));
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
-	    localtime(&now));
-	n = snprintf(hdr, sizeof(hdr),
-	    "Return-Path: <%s>\n"
-	    "Received: from %s\n"
-	    "\tby %s (smtpd) with %s id %s%s%s%s;\n"
-	    "\t%s\n",
-	    t->from, from, s->conf->hostname,
-	    t->utf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
-	    store_id(t->msg), t->nrcpt == 1 ? "\n\tfor <" : "",
-	    t->nrcpt == 1 ? t->rcpt[0].addr : "", t->nrcpt == 1 ? ">" : "",
-	    date);
-	store_write(t->msg, hdr, (size_t)n < sizeof(hdr) ? (size_t)n :
-	    sizeof(hdr) - 1);
-	return 0;
+	if ((o = txn_open(s->txn)) == TXN_OK)
+		return 0;
+	refuse(s, o, NULL);
+	end_txn(s);
+	return -1;
 }
 
 /*
- * txn_finish - the client has sent the whole message: refuse it, or
- * commit it and only then say 250.  A session that can no longer answer
- * stores nothing: a 250 that is never read is a duplicate delivery.
+ * finish - the client has sent the whole message: refuse it, or commit
+ * it and only then say 250.  A session that can no longer answer stores
+ * nothing: a 250 that is never read is a duplicate delivery.
  */
 static void
-txn_finish(struct session *s)
+finish(struct session *s, unsigned flaws)
 {
-	struct txn		*t = s->txn;
-	struct body		*b = &t->body;
-	struct store_rcpt	*sr;
-	char			 id[64];
-	size_t			 i;
+	enum txn_outcome	 o;
 
-	if (b->cr && !b->over) {
-		body_emit(s, "\r", 1);	/* a BDAT message ending in CR */
-		b->bad = 1;
-	}
-	if (s->broken)
-		;
-	else if (b->over)
-		reply(s, 552, ES_TOO_BIG, "Message exceeds fixed limit of %"
-		    PRIu64 " octets", s->conf->max_message_size);
-	else if (b->bad)
-		reply(s, 550, ES_BAD_CONTENT, "NUL, bare CR or bare LF in "
-		    "message (RFC 5321 2.3.8)");
-	else if (b->long_line)
-		reply(s, 550, ES_LONG_LINE,
-		    "Text line longer than %d octets (RFC 5321 4.5.3.1.6)",
-		    TEXT_LINE_MAX);
-	else if (b->received > MAX_RECEIVED)
-		reply(s, 554, ES_LOOP, "Too many Received: headers (%u): "
-		    "mail loop", b->received);
-	else if ((sr = calloc(t->nrcpt, sizeof(*sr))) == NULL)
-		err_store(s, errno);
-	else {
-		for (i = 0; i < t->nrcpt; i++) {
-			sr[i].domain = t->rcpt[i].domain;
-			sr[i].local = t->rcpt[i].local;
-		}
-		snprintf(id, sizeof(id), "%s", store_id(t->msg));
-		if (store_commit(t->msg, sr, t->nrcpt) == -1)
-			err_store(s, errno);
+	if (!s->broken) {
+		if ((o = txn_commit(s->txn, flaws)) == TXN_OK)
+			accepted(s);
 		else
-			txn_accepted(s, id);
-		t->msg = NULL;
-		free(sr);
+			refuse(s, o, NULL);
 	}
-	txn_free(s);
+	end_txn(s);
 }
 
 /*
- * txn_accepted - the message is on disk: log it, say so, and start the
+ * accepted - the message is on disk: log it, say so, and start the
  * junk-command count afresh (a client that delivers is no loiterer).
  */
 static void
-txn_accepted(struct session *s, const char *id)
+accepted(struct session *s)
 {
-	char	 from[ESC_MAX], helo[ESC_MAX];
+	const struct txn	*t = s->txn;
+	char			 from[ESC_MAX], helo[ESC_MAX];
 
 	s->messages++;
 	s->junk = 0;
 	log_info("%s event=accept id=%s peer=%s helo=%s from=\"<%s>\" "
-	    "rcpts=%zu size=%" PRIu64, s->id, id,
+	    "rcpts=%zu size=%" PRIu64, s->id, t->id,
 	    s->peer[0] ? s->peer : "unknown",
-	    escape(s->helo, strlen(s->helo), helo, sizeof(helo)),
-	    escape(s->txn->from, strlen(s->txn->from), from, sizeof(from)),
-	    s->txn->nrcpt, s->txn->body.size);
-	reply(s, 250, ES_OK, "Ok: queued as %s", id);
-}
-
-/*
- * body_feed - the message in CRLF form, as the client meant it.  Counts
- * the size, counts Received: headers, notes NUL and bare CR or LF (RFC
- * 5322 2.3 allows neither), and stores it with LF line ends.
- */
-static void
-body_feed(struct session *s, const char *p, size_t n)
-{
-	struct body	*b = &s->txn->body;
-	const char	*span = p;
-	size_t		 i;
-
-	b->size += n;
-	if (b->size > s->conf->max_message_size)
-		b->over = 1;
-	if (b->over)
-		return;		/* read on to the end; store no more */
-	for (i = 0; i < n; i++) {
-		/* One rule for DATA and BDAT: lines end in CRLF, no NUL. */
-		if (p[i] == '\0' || (p[i] == '\n' && !b->cr))
-			b->bad = 1;
-		if (b->cr && p[i] != '\n') {
-			body_emit(s, "\r", 1);	/* a CR that was not CRLF */
-			b->bad = 1;
-		}
-		b->cr = 0;
-		if (p[i] == '\r') {
-			body_emit(s, span, p + i - span);
-			span = p + i + 1;
-			b->cr = 1;
-			continue;
-		}
-		if (!b->in_header)
-			continue;
-		if (p[i] == '\n') {
-			b->in_header = b->col != 0;
-			b->col = 0;
-		} else if (b->col < sizeof(b->head)) {
-			b->head[b->col++] = p[i];
-			if (b->col == sizeof(b->head) &&
-			    strncasecmp(b->head, "Received:", 9) == 0)
-				b->received++;
-		} else
-			b->col++;
-	}
-	body_emit(s, span, p + n - span);
-}
-
-static void
-body_emit(struct session *s, const char *p, size_t n)
-{
-	if (n > 0)
-		store_write(s->txn->msg, p, n);
+	    log_escape(s->helo, strlen(s->helo), helo, sizeof(helo)),
+	    log_escape(t->from, strlen(t->from), from, sizeof(from)),
+	    t->nrcpt, t->body.size);
+	reply(s, R_QUEUED, t->id);
 }
 
 static void
 cmd_rset(struct session *s, char *args)
 {
 	(void)args;
-	txn_free(s);
-	if (s->state != STATE_GREETED)
-		enter(s, STATE_READY);
-	reply(s, 250, ES_OK, "Ok");
+	end_txn(s);
+	reply(s, R_ACK);
 }
 
 static void
 cmd_noop(struct session *s, char *args)
 {
 	(void)args;
-	reply(s, 250, ES_OK, "Ok");
+	reply(s, R_ACK);
 }
 
 static void
 cmd_quit(struct session *s, char *args)
 {
 	(void)args;
-	reply(s, 221, ES_OK, "%s closing connection", s->conf->hostname);
+	reply(s, R_BYE, s->conf->hostname);
 	enter(s, STATE_QUIT);
 }
 
@@ -1180,125 +1034,146 @@ static void
 cmd_vrfy(struct session *s, char *args)
 {
 	(void)args;
-	/* RFC 5321 3.5.3: 252 when we will not say, but will accept. */
-	reply(s, 252, ES_VRFY, "Cannot VRFY user, but will accept message");
+	reply(s, R_VRFY);
 }
 
 static void
 cmd_expn(struct session *s, char *args)
 {
 	(void)args;
-	reply(s, 502, ES_SEQUENCE, "EXPN not implemented");
+	reply(s, R_EXPN);
 }
 
 static void
 cmd_help(struct session *s, char *args)
 {
 	(void)args;
-	reply(s, 214, ES_OK, "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET "
-	    "NOOP QUIT VRFY HELP");
+	reply(s, R_HELP);
 }
 
 static void
 cmd_unknown(struct session *s, char *args)
 {
 	(void)args;
-	reply(s, 500, ES_UNKNOWN, "Command unrecognized");
+	reply(s, R_UNKNOWN);
 }
 
 /*
- * txn_free - end the transaction, dropping any message being written.
+ * end_txn - end the transaction, if any, dropping any message being
+ * written; a session that has said HELO or EHLO is ready for the next.
  */
 static void
-txn_free(struct session *s)
+end_txn(struct session *s)
 {
-	if (s->txn == NULL)
-		return;
-	store_abort(s->txn->msg);
-	free(s->txn->rcpt);
-	free(s->txn);
+	txn_free(s->txn);
 	s->txn = NULL;
+	if (s->state != STATE_GREETED)
+		enter(s, STATE_READY);
 }
 
 /*
- * err_store - the store failed: 452 when the disk is full, else 451.
+ * refuse - the reply for what the transaction said; addr is the
+ * recipient, escaped, for the replies that name it.
  */
 static void
-err_store(struct session *s, int saved)
+refuse(struct session *s, enum txn_outcome o, const char *addr)
 {
-	if (saved == ENOSPC || saved == EDQUOT)
-		reply(s, 452, ES_NOSPACE, "Insufficient system storage");
-	else
-		reply(s, 451, ES_LOCAL, "Local error in processing, "
-		    "try again later");
+	enum reply_id	 id = outcome_replies[o];
+
+	switch (o) {
+	case TXN_RELAY:
+	case TXN_NO_USER:
+	case TXN_BAD_NAME:
+		reply(s, id, addr);
+		break;
+	case TXN_TOO_BIG:
+		reply(s, id, s->conf->max_message_size);
+		break;
+	case TXN_LONG_LINE:
+		reply(s, id, TXN_LINE_MAX);
+		break;
+	case TXN_LOOP:
+		reply(s, id, s->txn->body.received);
+		break;
+	default:
+		reply(s, id);
+		break;
+	}
 }
 
 /*
- * die - answer 421 and end the session.
- */
-static void
-die(struct session *s, const char *esc, const char *text)
-{
-	reply(s, 421, esc, "%s %s, closing connection",
-	    s->conf->hostname, text);
-	enter(s, STATE_QUIT);
-}
-
-/*
- * die_timeout - a deadline passed in phase ("command", "data", "bdat"):
+ * timed_out - a deadline passed in phase ("command", "data", "bdat"):
  * the session's own, or the wait's.
  */
 static void
-die_timeout(struct session *s, const char *phase, const char *text)
+timed_out(struct session *s, const char *phase, enum reply_id id)
 {
 	int	 whole = now_ms() >= session_end(s);
 
 	log_info("%s event=timeout phase=%s stress=%s", s->id,
 	    whole ? "session" : phase, stressed(s) ? "yes" : "no");
-	die(s, ES_TIMEOUT, whole ? "Session time limit exceeded" : text);
-}
-
-static void
-reply(struct session *s, int code, const char *esc, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vreply(s, code, 0, esc, fmt, ap);
-	va_end(ap);
+	reply(s, whole ? R_TIMEOUT_SESSION : id);
 }
 
 /*
- * reply_more - a line of a multi-line reply ("250-...").
+ * reply - one reply from the table; what follows id fills its text.
  */
 static void
-reply_more(struct session *s, int code, const char *fmt, ...)
+reply(struct session *s, enum reply_id id, ...)
 {
-	va_list	 ap;
+	const struct reply_text	*r = &replies[id];
+	char			 text[512], line[REPLY_MAX];
+	va_list			 ap;
 
-	va_start(ap, fmt);
-	vreply(s, code, 1, NULL, fmt, ap);
+	va_start(ap, id);
+	vsnprintf(text, sizeof(text), r->text, ap);
 	va_end(ap);
+	if (r->code != 421) {
+		emit(s, r->code, 0, r->esc, text);
+		return;
+	}
+	if (snprintf(line, sizeof(line), "%s %s, closing connection",
+	    s->conf->hostname, text) < 0)
+		line[0] = '\0';
+	emit(s, r->code, 0, r->esc, line);
+	enter(s, STATE_QUIT);
 }
 
 /*
- * vreply - the only writer of replies.  Formats the whole line first
- * and copies it into the output buffer (flushing a full buffer first),
- * counts 5xx toward max-errors, and logs every refusal with the command
- * escaped.  After a failed write nothing more is said.
+ * reply_more - a line of the multi-line EHLO reply ("250-...").
  */
 static void
-vreply(struct session *s, int code, int more, const char *esc,
-    const char *fmt, va_list ap)
+reply_more(struct session *s, const char *fmt, ...)
 {
-	char	 text[512], line[REPLY_MAX];
+	char	 text[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	emit(s, 250, 1, NULL, text);
+}
+
+/*
+ * emit - the only writer of replies.  Copies the whole line into the
+ * output buffer (flushing a full buffer first), counts 5xx toward
+ * max-errors, and logs every refusal with the command escaped.  After a
+ * failed write nothing more is said.
+ */
+static void
+emit(struct session *s, int code, int more, const char *esc,
+    const char *text)
+{
+	char	 line[REPLY_MAX];
 	int	 n;
 
-	vsnprintf(text, sizeof(text), fmt, ap);
-	n = snprintf(line, sizeof(line), "%d%c%s%s%s\r\n", code,
+	/* Cut to fit if it must, but always one line ending in CRLF. */
+	n = snprintf(line, sizeof(line) - 2, "%d%c%s%s%s", code,
 	    more ? '-' : ' ', esc ? esc : "", esc ? " " : "", text);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;	/* cannot happen: text is shorter */
+	if (n < 0 || (size_t)n > sizeof(line) - 3)
+		n = n < 0 ? 0 : sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
 	if (s->olen + n > sizeof(s->obuf))
 		flush(s);
 	if (!s->broken) {
@@ -1313,29 +1188,6 @@ vreply(struct session *s, int code, int more, const char *esc,
 		    code, esc ? esc : "", text, s->cmd);
 	else
 		log_debug("%s >>> %.*s", s->id, n - 2, line);
-}
-
-/*
- * escape - the one way client octets reach a reply or a log line: any
- * octet outside printable ASCII, and '"' and '\', becomes \xHH, so that
- * a quoted log value cannot be closed early and a reply stays one line.
- * in may hold NULs (inlen says where it ends); out is cut to fit.
- */
-static const char *
-escape(const char *in, size_t inlen, char *out, size_t outsz)
-{
-	unsigned char	 c;
-	size_t		 i, o = 0;
-
-	for (i = 0; i < inlen && o + 5 < outsz; i++) {
-		c = in[i];
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-			o += snprintf(out + o, outsz - o, "\\x%02x", c);
-		else
-			out[o++] = c;
-	}
-	out[o] = '\0';
-	return out;
 }
 
 /*

@@ -56,6 +56,7 @@ struct store_msg {
 	int		 tmpfd;			/* the tmp/ directory */
 	int		 fd;			/* the message file */
 	int		 err;			/* first errno, sticky */
+	int		 cr;			/* a CR is pending */
 	uint64_t	 size;			/* octets written */
 	size_t		 len;			/* octets in buf */
 	char		 name[NAME_MAX + 1];	/* name in tmp/ */
@@ -69,6 +70,7 @@ static int	 maildir_make(struct store *, const struct store_rcpt *);
 static int	 mkdir_sync(int, const char *);
 static void	 clean_tmp(int);
 static void	 clean_box(struct store *, const struct store_rcpt *);
+static void	 put(struct store_msg *, const char *, size_t);
 static int	 flush_buf(struct store_msg *);
 static int	 link_all(struct store_msg *, const struct store_rcpt *,
 		    size_t);
@@ -153,7 +155,7 @@ store_create(struct store *st, const struct store_rcpt *first)
 		return NULL;
 	m->st = st;
 	m->fd = -1;
-	m->err = 0;
+	m->err = m->cr = 0;
 	m->size = m->len = 0;
 	if ((m->tmpfd = maildir_sub(st, first, "tmp")) == -1)
 		goto fail;
@@ -190,11 +192,44 @@ store_id(const struct store_msg *m)
 }
 
 /*
- * store_write - append to the message.  Errors are remembered, not
- * returned: the caller keeps reading its client and store_commit() reports.
+ * store_write - append to the message, given as the client meant it:
+ * lines end in CRLF, and Maildir's end in LF, so CRLF is written as LF
+ * (a CR at the end of one call waits for the next).  Any other CR is
+ * kept.  Errors are remembered, not returned: the caller keeps reading
+ * its client and store_commit() reports.
  */
 void
-store_write(struct store_msg *m, const void *p, size_t len)
+store_write(struct store_msg *m, const void *buf, size_t len)
+{
+	const char	*p = buf, *cr;
+	size_t		 n;
+
+	if (len > 0 && m->cr) {
+		m->cr = 0;
+		if (*p != '\n')
+			put(m, "\r", 1);
+	}
+	while (len > 0) {
+		if ((cr = memchr(p, '\r', len)) == NULL) {
+			put(m, p, len);
+			return;
+		}
+		n = cr - p;
+		put(m, p, n);
+		p += n + 1;
+		len -= n + 1;
+		if (len == 0)
+			m->cr = 1;
+		else if (*p != '\n')
+			put(m, "\r", 1);
+	}
+}
+
+/*
+ * put - append octets to the buffer, writing it out when it is full.
+ */
+static void
+put(struct store_msg *m, const char *p, size_t len)
 {
 	size_t	 n;
 
@@ -207,7 +242,7 @@ store_write(struct store_msg *m, const void *p, size_t len)
 		memcpy(m->buf + m->len, p, n);
 		m->len += n;
 		m->size += n;
-		p = (const char *)p + n;
+		p += n;
 		len -= n;
 	}
 }
@@ -241,6 +276,8 @@ store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 {
 	int	 saved;
 
+	if (m->cr)
+		put(m, "\r", 1);	/* the last octet was a CR */
 	if (flush_buf(m) == 0 && fsync(m->fd) == -1)
 		m->err = errno;
 	if (close(m->fd) == -1 && m->err == 0)

@@ -5,7 +5,9 @@
  * A message is written once, into the first recipient's tmp/, and
  * hard-linked into every recipient's new/.  store_commit() returns 0 only
  * when the file and every new/ entry naming it have been fsynced; on any
- * failure no new/ holds the message.  The store knows nothing about SMTP.
+ * failure no new/ holds the message.  store_write() takes the message with
+ * the CRLF line ends it travelled with and writes Maildir's LF.  The store
+ * knows nothing about SMTP.
  */
 #ifndef STORE_H
 #define STORE_H

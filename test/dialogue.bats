@@ -558,7 +558,7 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 		[ "${#lines[@]}" -eq 12 ]
 	done
 	run smtp_raw 'EHLO c\r\nBDAT\r\nQUIT\r\n'
-	[[ "${lines[8]}" == "501 5.5.4 Syntax: BDAT <argument>" ]]
+	[[ "${lines[8]}" == "501 5.5.4 Syntax: BDAT <size> [LAST]" ]]
 	[[ "${lines[9]}" == "221 "* ]]
 }
 

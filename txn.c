@@ -1,0 +1,266 @@
+/*
+ * txn.c - one mail transaction: recipients, trace headers, the body
+ * filter and the commit.
+ *
+ * A recipient is resolved in the order smtpd.conf(5) gives: the domain
+ * must be ours (a bare <postmaster> takes the postmaster domain), an
+ * alias maps it to another mailbox, else the local part must be a known
+ * mailbox or postmaster, and the resulting names must be ones the store
+ * takes.
+ *
+ * The message reaches the store as the client meant it, CRLF and all;
+ * the store keeps Maildir's line convention.  The body filter counts the
+ * size as sent, notes NUL and bare CR or LF (RFC 5322 2.3 allows
+ * neither), and counts Received: headers in the header section for the
+ * loop check (RFC 5321 6.3).  Past max-message-size it stores no more but
+ * goes on counting, so the session can read the message to its end and
+ * stay in step with the client.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "store.h"
+#include "txn.h"
+
+static enum txn_outcome	 failure(int);
+static void		 trace_headers(struct txn *);
+static const char	*comment_escape(const char *, char *, size_t);
+
+/*
+ * txn_new - MAIL FROM:<from> was accepted.  NULL when out of memory.
+ */
+struct txn *
+txn_new(const struct conf *conf, struct store *store,
+    const struct txn_client *client, const char *from, int utf8)
+{
+	struct txn	*t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->conf = conf;
+	t->store = store;
+	t->client = client;
+	snprintf(t->from, sizeof(t->from), "%s", from);
+	t->utf8 = utf8;
+	return t;
+}
+
+/*
+ * txn_rcpt - resolve a forward-path to a mailbox and add it, or say why
+ * not.
+ */
+enum txn_outcome
+txn_rcpt(struct txn *t, const struct addr_path *p)
+{
+	const struct conf	*c = t->conf;
+	const char		*domain = p->domain;
+	struct rcpt		*r;
+	int			 aliased;
+
+	if (t->nrcpt >= c->max_recipients)
+		return TXN_TOO_MANY;
+	if (*domain == '\0')		/* bare <postmaster>, RFC 5321 4.5.1 */
+		domain = conf_postmaster_domain(c);
+	else if (!conf_domain_ok(c, domain))
+		return TXN_RELAY;
+	if ((r = realloc(t->rcpt, (t->nrcpt + 1) * sizeof(*r))) == NULL)
+		return TXN_LOCAL;
+	t->rcpt = r;
+	r += t->nrcpt;
+	snprintf(r->addr, sizeof(r->addr), "%s", p->addr);
+	aliased = conf_alias(c, p->local, domain, r->local, sizeof(r->local),
+	    r->domain, sizeof(r->domain));
+	if (!aliased) {
+		snprintf(r->local, sizeof(r->local), "%s", p->local);
+		snprintf(r->domain, sizeof(r->domain), "%s", domain);
+	}
+	if (!aliased && strcmp(r->local, "postmaster") != 0 &&
+	    !conf_mailbox_known(c, r->local, r->domain))
+		return TXN_NO_USER;
+	if (!store_name_ok(r->local) || !store_name_ok(r->domain))
+		return TXN_BAD_NAME;
+	t->nrcpt++;
+	return TXN_OK;
+}
+
+/*
+ * txn_open - the data begins: create the message in the first
+ * recipient's maildir and write the trace headers.
+ */
+enum txn_outcome
+txn_open(struct txn *t)
+{
+	struct store_rcpt	 first;
+
+	first.domain = t->rcpt[0].domain;
+	first.local = t->rcpt[0].local;
+	if ((t->msg = store_create(t->store, &first)) == NULL)
+		return failure(errno);
+	snprintf(t->id, sizeof(t->id), "%s", store_id(t->msg));
+	trace_headers(t);
+	t->body.in_header = 1;
+	return TXN_OK;
+}
+
+/*
+ * trace_headers - Return-Path: and our Received: (RFC 5321 4.4), ahead
+ * of what the client sends and in the same CRLF form.
+ */
+static void
+trace_headers(struct txn *t)
+{
+	const struct txn_client	*cl = t->client;
+	const char		*peer = cl->peer;
+	char			 hdr[2048], date[64], from[1024], lit[80];
+	char			 note[2 * ADDR_DOMAIN_MAX + 1];
+	time_t			 now = time(NULL);
+	int			 n;
+
+	if (peer[0] == '\0')
+		snprintf(lit, sizeof(lit), "unknown");
+	else
+		snprintf(lit, sizeof(lit), "[%s%s]",
+		    strchr(peer, ':') ? "IPv6:" : "", peer);
+	/* RFC 5321 4.4: From-domain is a Domain or an address literal. */
+	if (addr_helo_is_domain(cl->helo))
+		snprintf(from, sizeof(from), "%s%s%s%s", cl->helo,
+		    peer[0] ? " (" : "", peer[0] ? lit : "",
+		    peer[0] ? ")" : "");
+	else
+		snprintf(from, sizeof(from), "%s (HELO %s)", lit,
+		    comment_escape(cl->helo, note, sizeof(note)));
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+	    localtime(&now));
+	n = snprintf(hdr, sizeof(hdr),
+	    "Return-Path: <%s>\r\n"
+	    "Received: from %s\r\n"
+	    "\tby %s (smtpd) with %s id %s%s%s%s;\r\n"
+	    "\t%s\r\n",
+	    t->from, from, t->conf->hostname,
+	    t->utf8 ? "UTF8SMTP" : cl->esmtp ? "ESMTP" : "SMTP",
+	    t->id, t->nrcpt == 1 ? "\r\n\tfor <" : "",
+	    t->nrcpt == 1 ? t->rcpt[0].addr : "", t->nrcpt == 1 ? ">" : "",
+	    date);
+	store_write(t->msg, hdr, (size_t)n < sizeof(hdr) ? (size_t)n :
+	    sizeof(hdr) - 1);
+}
+
+/*
+ * comment_escape - a HELO word (printable ASCII, no space) made safe
+ * inside an RFC 5322 comment: '(', ')' and '\' become quoted-pairs.
+ */
+static const char *
+comment_escape(const char *in, char *out, size_t outsz)
+{
+	size_t	 o = 0;
+
+	for (; *in != '\0' && o + 3 < outsz; in++) {
+		if (*in == '(' || *in == ')' || *in == '\\')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * txn_data - the next octets of the message: the body filter.
+ */
+void
+txn_data(struct txn *t, const char *p, size_t n)
+{
+	struct body	*b = &t->body;
+	size_t		 i;
+
+	b->size += n;
+	if (b->size > t->conf->max_message_size)
+		b->over = 1;
+	if (b->over)
+		return;		/* counted to the end; stored no more */
+	for (i = 0; i < n; i++) {
+		/* One rule for DATA and BDAT: lines end in CRLF, no NUL. */
+		if (p[i] == '\0' || (p[i] == '\n' && !b->cr) ||
+		    (b->cr && p[i] != '\n'))
+			b->bad = 1;
+		b->cr = p[i] == '\r';
+		if (!b->in_header || b->cr)
+			continue;
+		if (p[i] == '\n') {
+			b->in_header = b->col != 0;
+			b->col = 0;
+		} else if (b->col < sizeof(b->head)) {
+			b->head[b->col++] = p[i];
+			if (b->col == sizeof(b->head) &&
+			    strncasecmp(b->head, "Received:", 9) == 0)
+				b->received++;
+		} else
+			b->col++;
+	}
+	store_write(t->msg, p, n);
+}
+
+/*
+ * txn_commit - the client has sent the whole message: check it, and
+ * commit it to every recipient's maildir.  TXN_OK means on disk.  The
+ * message is closed either way; the transaction stays for its log line
+ * until txn_free().
+ */
+enum txn_outcome
+txn_commit(struct txn *t, unsigned flaws)
+{
+	struct body		*b = &t->body;
+	struct store_rcpt	*sr;
+	enum txn_outcome	 o;
+	size_t			 i;
+
+	if (b->cr)		/* a BDAT message that ends in CR */
+		b->bad = 1;
+	if (b->over)
+		return TXN_TOO_BIG;
+	if (b->bad || (flaws & TXN_FLAW_EOL))
+		return TXN_BAD_EOL;
+	if (flaws & TXN_FLAW_LONG)
+		return TXN_LONG_LINE;
+	if (b->received > TXN_RECEIVED_MAX)
+		return TXN_LOOP;
+	if ((sr = calloc(t->nrcpt, sizeof(*sr))) == NULL)
+		return TXN_LOCAL;
+	for (i = 0; i < t->nrcpt; i++) {
+		sr[i].domain = t->rcpt[i].domain;
+		sr[i].local = t->rcpt[i].local;
+	}
+	o = store_commit(t->msg, sr, t->nrcpt) == -1 ? failure(errno) : TXN_OK;
+	t->msg = NULL;
+	free(sr);
+	return o;
+}
+
+/*
+ * txn_free - end the transaction, dropping any message being written.
+ */
+void
+txn_free(struct txn *t)
+{
+	if (t == NULL)
+		return;
+	store_abort(t->msg);
+	free(t->rcpt);
+	free(t);
+}
+
+/*
+ * failure - what the store's errno means to a client: a full disk
+ * (452 4.3.1) is a different thing to say than any other failure.
+ */
+static enum txn_outcome
+failure(int saved)
+{
+	return saved == ENOSPC || saved == EDQUOT ? TXN_NO_SPACE : TXN_LOCAL;
+}
