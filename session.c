@@ -20,23 +20,14 @@
  * move mail along (NOOP, RSET, VRFY, EXPN, HELP, a second HELO/EHLO)
  * toward max-junk-commands.  A 421 always ends the session.
  *
- * Time is measured in deadlines, never per read(): a client that drips
- * one octet at a time does not reset the clock.  A wait ends at the
- * earliest of its own deadline (see session.h) and the session's.  Where
- * the pool can come under stress, waits wake once a second to look at
- * the stress flag, so that a session already waiting is cut as soon as
- * the pool fills up.
+ * Reading and writing, each within its deadline, is wire.c's job: the
+ * session asks for a line or for data and is told when time ran out.
  *
  * Client octets reach a reply or a log line only through log_escape().
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +41,7 @@
 #include "log.h"
 #include "session.h"
 #include "txn.h"
+#include "wire.h"
 
 /*
  * RFC 5321 4.5.3.1.4: 512 octets for a command line, raised by the
@@ -58,14 +50,8 @@
  */
 #define CMD_LINE_MAX	(512 + 26 + 14 + 10)
 #define HELO_MAX	ADDR_DOMAIN_MAX
-#define IBUFSZ		65536
-#define OBUFSZ		8192
 #define REPLY_MAX	600		/* one reply line, CRLF included */
 #define ESC_MAX		256		/* an escaped field in a log line */
-#define TICK_MS		1000		/* how often a wait looks at stress */
-#define LAST_WORD_MS	1000		/* a 421 after the session deadline */
-#define STRESS_SESSION	3		/* stress-timeouts a session may last
-					   under stress */
 
 /*
  * Every reply we send but the EHLO list, on one screen, as qmail keeps
@@ -182,50 +168,23 @@ enum state {
 
 enum args { ARGS_NONE, ARGS_OPTIONAL, ARGS_REQUIRED };
 
-/* What a wait is for; each has its own deadline (wait_deadline()). */
-enum wait { WAIT_GREET, WAIT_COMMAND, WAIT_DATA, WAIT_WRITE };
-
 #define CMD_JUNK	0x1	/* counts toward max-junk-commands */
 
-enum io {
-	IO_OK,
-	IO_LONG,		/* line over the limit, discarded */
-	IO_EOF,			/* client closed, or a read/write error */
-	IO_TIMEOUT,
-	IO_STOP			/* the process is asked to stop */
-};
-
-/* What fill() returns besides a count of octets. */
-#define FILL_EOF	0
-#define FILL_TIMEOUT	(-2)
-#define FILL_STOP	(-3)
-
 struct session {
-	int			 in, out;
 	const struct conf	*conf;
 	struct store		*store;
-	volatile sig_atomic_t	*stop;
-	const atomic_int	*stress;
 	char			 peer[64];	/* "" when unknown */
 	char			 id[24];
 	enum state		 state;
-	int			 broken;	/* a write failed: say no more */
 	char			 helo[HELO_MAX + 1];
 	struct txn_client	 client;	/* peer, helo, esmtp */
 	unsigned		 errors;
 	unsigned		 junk;		/* since the last accepted message */
 	unsigned		 messages;
 	struct txn		*txn;
-	long long		 start_ms;	/* when the session began */
-	long long		 end_ms;	/* the session's deadline */
-	long long		 wait_ms;	/* when this command's wait began */
-	long long		 data_ms;	/* when this DATA or chunk began */
-	uint64_t		 data_octets;	/* read since then */
 	char			 line[CMD_LINE_MAX + 1];
 	char			 cmd[ESC_MAX];	/* the line, escaped, for logs */
-	size_t			 ipos, ilen, olen;
-	char			 ibuf[IBUFSZ];
-	char			 obuf[OBUFSZ];
+	struct wire		 w;		/* the client's connection */
 };
 
 struct command {
@@ -278,18 +237,9 @@ static void	 emit(struct session *, int, int, const char *,
 static void	 refuse(struct session *, enum txn_outcome, const char *);
 static void	 out_of_order(struct session *, const struct command *);
 static void	 timed_out(struct session *, const char *, enum reply_id);
-static int	 flush(struct session *);
-static ssize_t	 write_some(int, const char *, size_t);
-static int	 fill(struct session *, enum wait);
-static int	 wait_fd(struct session *, int, short, enum wait, long long);
-static long long wait_deadline(struct session *, enum wait, long long);
-static long long now_ms(void);
-static long long session_end(const struct session *);
-static int	 stressed(const struct session *);
 static unsigned	 max_errors(const struct session *);
 static unsigned	 max_junk(const struct session *);
 static int	 greet_pause(struct session *);
-static enum io	 read_line(struct session *, size_t *);
 static void	 dispatch(struct session *, char *, size_t);
 static const struct command *lookup(const char *, size_t);
 static void	 enter(struct session *, enum state);
@@ -298,7 +248,6 @@ static void	 end_txn(struct session *);
 static int	 open_message(struct session *);
 static void	 finish(struct session *, unsigned);
 static void	 accepted(struct session *);
-static void	 data_begin(struct session *);
 static enum io	 data_read(struct session *, unsigned *);
 static enum io	 chunk_read(struct session *, uint64_t, int);
 static int	 parse_params(struct session *, char *, struct mailparams *);
@@ -355,14 +304,9 @@ session_run(int in, int out, const struct session_env *env)
 		log_warn("session: calloc");
 		return 0;
 	}
-	s->in = in;
-	s->out = out;
+	wire_init(&s->w, in, out, conf, env->stop, env->stress, s->id);
 	s->conf = conf;
 	s->store = env->store;
-	s->stop = env->stop;
-	s->stress = env->stress;
-	s->start_ms = now_ms();
-	s->end_ms = s->start_ms + 1000LL * conf->session_timeout;
 	snprintf(s->peer, sizeof(s->peer), "%s", env->peer ? env->peer : "");
 	snprintf(s->id, sizeof(s->id), "%08llx%04x",
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
@@ -375,18 +319,19 @@ session_run(int in, int out, const struct session_env *env)
 	else {
 		log_info("%s event=connect peer=%s%s", s->id,
 		    env->peer ? env->peer : "unknown",
-		    stressed(s) ? " stress=yes" : "");
+		    wire_stressed(&s->w) ? " stress=yes" : "");
 		if (s->store == NULL)
 			reply(s, R_UNAVAILABLE);
 		else if (greet_pause(s) == 0)
 			reply(s, R_GREETING, conf->hostname);
 	}
-	while (s->state != STATE_QUIT) {
+	while (s->state != STATE_QUIT && !s->w.broken) {
 		if (s->errors >= max_errors(s)) {
 			reply(s, R_ERRORS);
 			break;
 		}
-		r = read_line(s, &len);
+		s->cmd[0] = '\0';	/* a reply now is to no command */
+		r = wire_line(&s->w, s->line, sizeof(s->line), &len);
 		if (r == IO_EOF)
 			break;
 		if (r == IO_STOP)
@@ -398,12 +343,12 @@ session_run(int in, int out, const struct session_env *env)
 		else
 			dispatch(s, s->line, len);
 	}
-	flush(s);
+	wire_flush(&s->w);
 	end_txn(s);
 	if (!env->crowded)
 		log_info("%s event=disconnect messages=%u errors=%u junk=%u",
 		    s->id, s->messages, s->errors, s->junk);
-	broken = s->broken;
+	broken = s->w.broken;
 	free(s);
 	return broken ? -1 : 0;
 }
@@ -411,30 +356,20 @@ session_run(int in, int out, const struct session_env *env)
 /*
  * greet_pause - the early-talker check: wait greet-pause seconds before
  * the 220.  A client that speaks first is not an SMTP client that waits
- * for the greeting (RFC 5321 3.1): 554 and close.  Skipped under stress,
- * where a worker's time is what is short.  Returns 0 to go on greeting.
+ * for the greeting (RFC 5321 3.1): 554 and close.  Returns 0 to go on
+ * greeting.
  */
 static int
 greet_pause(struct session *s)
 {
-	char		 c;
-	ssize_t		 n;
-
-	if (s->conf->greet_pause == 0 || stressed(s))
-		return 0;
-	switch (wait_fd(s, s->in, POLLIN, WAIT_GREET, now_ms())) {
+	switch (wire_pause(&s->w)) {
 	case 0:
 		return 0;		/* quiet: a well-behaved client */
-	case -2:
-		enter(s, STATE_QUIT);	/* asked to stop: no 220 */
-		return -1;
+	case 1:
+		reply(s, R_EARLY_TALKER);
+		break;
 	}
-	if ((n = read(s->in, &c, 1)) <= 0) {
-		enter(s, STATE_QUIT);	/* gone without a word */
-		return -1;
-	}
-	reply(s, R_EARLY_TALKER);
-	enter(s, STATE_QUIT);
+	enter(s, STATE_QUIT);		/* gone, or asked to stop: no 220 */
 	return -1;
 }
 
@@ -759,7 +694,7 @@ cmd_data(struct session *s, char *args)
 	if (open_message(s) == -1)
 		return;
 	reply(s, R_DATA_GO);
-	data_begin(s);
+	wire_data_begin(&s->w);
 	if ((r = data_read(s, &flaws)) != IO_OK) {
 		end_txn(s);
 		if (r == IO_TIMEOUT)
@@ -770,16 +705,6 @@ cmd_data(struct session *s, char *args)
 	}
 	/* The message is read to its end before any refusal: in sync. */
 	finish(s, flaws);
-}
-
-/*
- * data_begin - DATA or a BDAT chunk starts: its deadline counts from now.
- */
-static void
-data_begin(struct session *s)
-{
-	s->data_ms = now_ms();
-	s->data_octets = 0;
 }
 
 /*
@@ -801,23 +726,23 @@ static enum io
 data_read(struct session *s, unsigned *flaws)
 {
 	enum { BOL, TEXT, CR, DOT, DOTCR } st = BOL;
-	char	 out[2 * 4096];
-	size_t	 col = 0, o, n;
-	int	 c, r;
+	const char	*in;
+	char		 out[2 * 4096];
+	size_t		 col = 0, o, i, n;
+	enum io		 r;
+	int		 c;
 
 	for (;;) {
-		if (s->ipos == s->ilen) {
-			if ((r = fill(s, WAIT_DATA)) <= 0)
-				return r == FILL_TIMEOUT ? IO_TIMEOUT : IO_EOF;
-		}
-		n = s->ilen - s->ipos;
+		if ((r = wire_data(&s->w, &in, &n)) != IO_OK)
+			return r;
 		if (n > sizeof(out) / 2)
 			n = sizeof(out) / 2;
-		for (o = 0; n > 0; n--) {
-			c = (unsigned char)s->ibuf[s->ipos++];
+		for (o = 0, i = 0; i < n;) {
+			c = (unsigned char)in[i++];
 			switch (st) {
 			case DOTCR:
 				if (c == '\n') {
+					wire_consume(&s->w, i);
 					txn_data(s->txn, out, o);
 					return IO_OK;
 				}
@@ -867,6 +792,7 @@ data_read(struct session *s, unsigned *flaws)
 				break;
 			}
 		}
+		wire_consume(&s->w, n);
 		txn_data(s->txn, out, o);
 	}
 }
@@ -898,7 +824,7 @@ cmd_bdat(struct session *s, char *args)
 	}
 	last = *end != '\0';
 	keep = (s->state & (STATE_RCPT | STATE_BDAT)) != 0;
-	data_begin(s);
+	wire_data_begin(&s->w);
 	if (keep && s->txn->msg == NULL && open_message(s) == -1) {
 		if ((r = chunk_read(s, len, 0)) != IO_OK)
 			goto lost;
@@ -933,18 +859,18 @@ lost:
 static enum io
 chunk_read(struct session *s, uint64_t len, int keep)
 {
-	size_t	 n;
-	int	 r;
+	const char	*in;
+	size_t		 n;
+	enum io		 r;
 
 	while (len > 0) {
-		if (s->ipos == s->ilen && (r = fill(s, WAIT_DATA)) <= 0)
-			return r == FILL_TIMEOUT ? IO_TIMEOUT : IO_EOF;
-		n = s->ilen - s->ipos;
+		if ((r = wire_data(&s->w, &in, &n)) != IO_OK)
+			return r;
 		if (n > len)
 			n = len;
 		if (keep)
-			txn_data(s->txn, s->ibuf + s->ipos, n);
-		s->ipos += n;
+			txn_data(s->txn, in, n);
+		wire_consume(&s->w, n);
 		len -= n;
 	}
 	return IO_OK;
@@ -977,7 +903,7 @@ finish(struct session *s, unsigned flaws)
 {
 	enum txn_outcome	 o;
 
-	if (!s->broken) {
+	if (!s->w.broken) {
 		if ((o = txn_commit(s->txn, flaws)) == TXN_OK)
 			accepted(s);
 		else
@@ -1108,10 +1034,10 @@ refuse(struct session *s, enum txn_outcome o, const char *addr)
 static void
 timed_out(struct session *s, const char *phase, enum reply_id id)
 {
-	int	 whole = now_ms() >= session_end(s);
+	int	 whole = wire_over(&s->w);
 
 	log_info("%s event=timeout phase=%s stress=%s", s->id,
-	    whole ? "session" : phase, stressed(s) ? "yes" : "no");
+	    whole ? "session" : phase, wire_stressed(&s->w) ? "yes" : "no");
 	reply(s, whole ? R_TIMEOUT_SESSION : id);
 }
 
@@ -1174,12 +1100,7 @@ emit(struct session *s, int code, int more, const char *esc,
 		n = n < 0 ? 0 : sizeof(line) - 3;
 	line[n++] = '\r';
 	line[n++] = '\n';
-	if (s->olen + n > sizeof(s->obuf))
-		flush(s);
-	if (!s->broken) {
-		memcpy(s->obuf + s->olen, line, n);
-		s->olen += n;
-	}
+	wire_put(&s->w, line, n);
 	if (code >= 500)
 		s->errors++;
 	if (code >= 400)
@@ -1188,28 +1109,6 @@ emit(struct session *s, int code, int more, const char *esc,
 		    code, esc ? esc : "", text, s->cmd);
 	else
 		log_debug("%s >>> %.*s", s->id, n - 2, line);
-}
-
-/*
- * now_ms - the monotonic clock in milliseconds: deadlines must not move
- * when someone sets the date.
- */
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/*
- * stressed - is the pool nearly full right now?
- */
-static int
-stressed(const struct session *s)
-{
-	return s->stress != NULL && atomic_load(s->stress) != 0;
 }
 
 /*
@@ -1222,7 +1121,7 @@ max_errors(const struct session *s)
 {
 	unsigned	 n = s->conf->max_errors;
 
-	if (!stressed(s))
+	if (!wire_stressed(&s->w))
 		return n;
 	return n / 10 > 0 ? n / 10 : 1;
 }
@@ -1236,228 +1135,5 @@ max_junk(const struct session *s)
 {
 	unsigned	 n = s->conf->max_junk_commands;
 
-	return stressed(s) && n != 0 ? 1 : n;
-}
-
-/*
- * session_end - the session's deadline as it stands now.  Under stress a
- * whole session gets a few stress-timeouts: one that sends a command
- * just in time, again and again, is cut all the same, and one that
- * began before the stress may be cut at once.
- */
-static long long
-session_end(const struct session *s)
-{
-	long long	 cap;
-
-	if (!stressed(s))
-		return s->end_ms;
-	cap = s->start_ms + 1000LL * STRESS_SESSION * s->conf->stress_timeout;
-	return cap < s->end_ms ? cap : s->end_ms;
-}
-
-/*
- * wait_deadline - when the wait that began at start must end.  Asked
- * again at each tick, because stress can begin or end meanwhile.
- */
-static long long
-wait_deadline(struct session *s, enum wait w, long long start)
-{
-	const struct conf	*c = s->conf;
-	long long		 d, t, end = session_end(s);
-	int			 st = stressed(s);
-
-	switch (w) {
-	case WAIT_GREET:
-		/* Stress that begins during the pause ends it: greet now. */
-		d = st ? start : start + 1000LL * c->greet_pause;
-		break;
-	case WAIT_DATA:
-		/* Plus the time the octets so far needed at min-data-rate. */
-		t = st ? c->stress_timeout : c->data_timeout;
-		d = start + 1000LL * t +
-		    (long long)(s->data_octets * 1000 / c->min_data_rate);
-		break;
-	case WAIT_WRITE:
-		/* A last 421 after the session deadline gets its moment. */
-		if (end < start + LAST_WORD_MS)
-			end = start + LAST_WORD_MS;
-		/* FALLTHROUGH */
-	case WAIT_COMMAND:
-	default:
-		t = st ? c->stress_timeout : c->timeout;
-		d = start + 1000LL * t;
-		break;
-	}
-	return d < end ? d : end;
-}
-
-/*
- * wait_fd - wait for fd to be ready for ev until the deadline of w, for
- * a wait that began at start.  1 when ready (or in error: the caller's
- * read or write says which), 0 at the deadline, -2 when the stop flag
- * is up and the wait is between commands.  Signals do not end the wait.
- */
-static int
-wait_fd(struct session *s, int fd, short ev, enum wait w, long long start)
-{
-	struct pollfd	 pfd = { fd, ev, 0 };
-	long long	 now, d;
-	int		 r, ms;
-
-	for (;;) {
-		if ((w == WAIT_COMMAND || w == WAIT_GREET) && s->stop != NULL &&
-		    *s->stop)
-			return -2;
-		now = now_ms();
-		d = wait_deadline(s, w, start);
-		if (now >= d)
-			return 0;
-		ms = d - now > INT_MAX ? INT_MAX : (int)(d - now);
-		if (s->stress != NULL && ms > TICK_MS)
-			ms = TICK_MS;
-		r = poll(&pfd, 1, ms);
-		if (r > 0)
-			return 1;
-		if (r == -1 && errno != EINTR)
-			return 1;	/* let read() or write() say it */
-	}
-}
-
-/*
- * flush - write the pending replies within the write deadline.  A
- * client that stops reading, or has gone, ends the session, and from
- * then on nothing more is said or stored.
- */
-static int
-flush(struct session *s)
-{
-	long long	 start = now_ms();
-	size_t		 off = 0;
-	ssize_t		 n;
-	int		 late = 0;
-
-	if (s->broken)
-		return -1;
-	while (off < s->olen) {
-		late = wait_fd(s, s->out, POLLOUT, WAIT_WRITE, start) == 0;
-		if (late)
-			break;
-		n = write_some(s->out, s->obuf + off, s->olen - off);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		off += n;
-	}
-	if (off < s->olen) {
-		if (late)	/* else the client is gone: nothing to say */
-			log_info("%s event=timeout phase=write unsent=%zu",
-			    s->id, s->olen - off);
-		s->olen = 0;
-		s->broken = 1;
-		enter(s, STATE_QUIT);
-		return -1;
-	}
-	s->olen = 0;
-	return 0;
-}
-
-/*
- * write_some - write what fd takes now, never waiting: poll() said it
- * is writable, but a blocking write of more than it has room for would
- * wait with no deadline.  A socket is asked not to wait; a pipe (tests,
- * wrappers) is promised PIPE_BUF octets of room by POLLOUT.
- */
-static ssize_t
-write_some(int fd, const char *p, size_t n)
-{
-	ssize_t	 r;
-
-	if ((r = send(fd, p, n, MSG_DONTWAIT)) != -1 || errno != ENOTSOCK)
-		return r;
-	return write(fd, p, n > PIPE_BUF ? PIPE_BUF : n);
-}
-
-/*
- * fill - the input is used up: flush replies (this is where a pipelined
- * batch gets its answers), then wait for more until the deadline of w.
- * Returns the octets read, FILL_EOF at EOF or error, FILL_TIMEOUT, or,
- * between commands, FILL_STOP once the stop flag is up.
- */
-static int
-fill(struct session *s, enum wait w)
-{
-	ssize_t		 n;
-	int		 r;
-
-	if (flush(s) == -1)
-		return FILL_EOF;
-	s->ipos = s->ilen = 0;
-	for (;;) {
-		/*
-		 * A command's time runs from when read_line() began, data's
-		 * from the DATA or BDAT line: never from the last octet.
-		 */
-		r = wait_fd(s, s->in, POLLIN, w,
-		    w == WAIT_COMMAND ? s->wait_ms : s->data_ms);
-		if (r == 0)
-			return FILL_TIMEOUT;
-		if (r == -2)
-			return FILL_STOP;
-		n = read(s->in, s->ibuf, sizeof(s->ibuf));
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return FILL_EOF;
-		s->ilen = n;
-		if (w == WAIT_DATA)
-			s->data_octets += n;
-		return n;
-	}
-}
-
-/*
- * read_line - the next command line into s->line, without its CRLF (a
- * bare LF is taken too, as telnet users send it).  A line over
- * CMD_LINE_MAX is read to its end and dropped.
- */
-static enum io
-read_line(struct session *s, size_t *lenp)
-{
-	size_t	 len = 0, avail, take;
-	char	*start, *lf;
-	int	 toolong = 0, r;
-
-	s->line[0] = '\0';	/* a reply now is to no command: log none */
-	s->cmd[0] = '\0';
-	s->wait_ms = now_ms();
-	for (;;) {
-		start = s->ibuf + s->ipos;
-		avail = s->ilen - s->ipos;
-		lf = memchr(start, '\n', avail);
-		take = lf ? (size_t)(lf - start) + 1 : avail;
-		if (!toolong && len + take > CMD_LINE_MAX)
-			toolong = 1;
-		if (!toolong) {
-			memcpy(s->line + len, start, take);
-			len += take;
-		}
-		s->ipos += take;
-		if (lf != NULL)
-			break;
-		if ((r = fill(s, WAIT_COMMAND)) <= 0)
-			return r == FILL_TIMEOUT ? IO_TIMEOUT :
-			    r == FILL_STOP ? IO_STOP : IO_EOF;
-	}
-	if (toolong) {
-		s->line[0] = '\0';
-		return IO_LONG;
-	}
-	len--;				/* the LF */
-	if (len > 0 && s->line[len - 1] == '\r')
-		len--;
-	s->line[len] = '\0';
-	*lenp = len;
-	return IO_OK;
+	return wire_stressed(&s->w) && n != 0 ? 1 : n;
 }

@@ -1,0 +1,380 @@
+/*
+ * wire.c - the client's connection: buffered reads and writes, each
+ * within a deadline (see wire.h).
+ *
+ * Sockets are written with MSG_DONTWAIT and pipes at most PIPE_BUF at a
+ * time, because a blocking write() after poll() could wait with no
+ * deadline.  Input is read into one buffer that the session consumes a
+ * line or a span at a time; what a pipelining client sent after the
+ * current command stays there for the next.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "wire.h"
+
+#define TICK_MS		1000		/* how often a wait looks at stress */
+#define LAST_WORD_MS	1000		/* a 421 after the session deadline */
+#define STRESS_SESSION	3		/* stress-timeouts a session may last
+					   under stress */
+
+/* What fill() returns besides a count of octets. */
+#define FILL_EOF	0
+#define FILL_TIMEOUT	(-2)
+#define FILL_STOP	(-3)
+
+static long long now_ms(void);
+static long long session_end(const struct wire *);
+static long long wait_deadline(const struct wire *, enum wait, long long);
+static int	 wait_fd(struct wire *, int, short, enum wait, long long);
+static ssize_t	 write_some(int, const char *, size_t);
+static int	 fill(struct wire *, enum wait);
+
+void
+wire_init(struct wire *w, int in, int out, const struct conf *conf,
+    volatile sig_atomic_t *stop, const atomic_int *stress, const char *id)
+{
+	w->in = in;
+	w->out = out;
+	w->conf = conf;
+	w->stop = stop;
+	w->stress = stress;
+	w->id = id;
+	w->broken = 0;
+	w->start_ms = now_ms();
+	w->end_ms = w->start_ms + 1000LL * conf->session_timeout;
+	w->ipos = w->ilen = w->olen = 0;
+}
+
+/*
+ * wire_stressed - is the pool nearly full right now?
+ */
+int
+wire_stressed(const struct wire *w)
+{
+	return w->stress != NULL && atomic_load(w->stress) != 0;
+}
+
+/*
+ * wire_over - has the session's own deadline passed (rather than the
+ * wait's)?
+ */
+int
+wire_over(const struct wire *w)
+{
+	return now_ms() >= session_end(w);
+}
+
+/*
+ * wire_pause - wait greet-pause seconds for silence.  0 when the client
+ * kept quiet (or there is no pause: none under stress, where a worker's
+ * time is what is short), 1 when it spoke first, -1 when it left or the
+ * process is asked to stop.
+ */
+int
+wire_pause(struct wire *w)
+{
+	char	 c;
+
+	if (w->conf->greet_pause == 0 || wire_stressed(w))
+		return 0;
+	switch (wait_fd(w, w->in, POLLIN, WAIT_GREET, now_ms())) {
+	case 0:
+		return 0;
+	case -2:
+		return -1;
+	}
+	return read(w->in, &c, 1) == 1 ? 1 : -1;
+}
+
+/*
+ * wire_line - the next command line into line (size octets, NUL
+ * included), without its CRLF (a bare LF is taken too, as telnet users
+ * send it).  A longer line is read to its end and dropped: IO_LONG.
+ */
+enum io
+wire_line(struct wire *w, char *line, size_t size, size_t *lenp)
+{
+	size_t	 len = 0, avail, take;
+	char	*start, *lf;
+	int	 toolong = 0, r;
+
+	w->wait_ms = now_ms();
+	for (;;) {
+		start = w->ibuf + w->ipos;
+		avail = w->ilen - w->ipos;
+		lf = memchr(start, '\n', avail);
+		take = lf ? (size_t)(lf - start) + 1 : avail;
+		if (!toolong && len + take > size - 1)
+			toolong = 1;
+		if (!toolong) {
+			memcpy(line + len, start, take);
+			len += take;
+		}
+		w->ipos += take;
+		if (lf != NULL)
+			break;
+		if ((r = fill(w, WAIT_COMMAND)) <= 0)
+			return r == FILL_TIMEOUT ? IO_TIMEOUT :
+			    r == FILL_STOP ? IO_STOP : IO_EOF;
+	}
+	if (toolong) {
+		line[0] = '\0';
+		return IO_LONG;
+	}
+	len--;				/* the LF */
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	*lenp = len;
+	return IO_OK;
+}
+
+/*
+ * wire_data_begin - DATA or a BDAT chunk starts: its deadline counts
+ * from now.
+ */
+void
+wire_data_begin(struct wire *w)
+{
+	w->data_ms = now_ms();
+	w->data_octets = 0;
+}
+
+/*
+ * wire_data - the input not yet consumed, at least one octet, waiting
+ * for it within the data deadline.  The caller says with
+ * wire_consume() how much of it it used.
+ */
+enum io
+wire_data(struct wire *w, const char **p, size_t *n)
+{
+	int	 r;
+
+	if (w->ipos == w->ilen && (r = fill(w, WAIT_DATA)) <= 0)
+		return r == FILL_TIMEOUT ? IO_TIMEOUT : IO_EOF;
+	*p = w->ibuf + w->ipos;
+	*n = w->ilen - w->ipos;
+	return IO_OK;
+}
+
+void
+wire_consume(struct wire *w, size_t n)
+{
+	w->ipos += n;
+}
+
+/*
+ * wire_put - buffer one reply line, writing the buffer out first if it
+ * is full.  After a failed write nothing more is said.
+ */
+void
+wire_put(struct wire *w, const char *line, size_t n)
+{
+	if (w->olen + n > sizeof(w->obuf))
+		wire_flush(w);
+	if (!w->broken && n <= sizeof(w->obuf)) {
+		memcpy(w->obuf + w->olen, line, n);
+		w->olen += n;
+	}
+}
+
+/*
+ * wire_flush - write the pending replies within the write deadline.  A
+ * client that stops reading, or has gone, breaks the wire: from then on
+ * nothing more is said, and the session stores nothing more.
+ */
+int
+wire_flush(struct wire *w)
+{
+	long long	 start = now_ms();
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 late = 0;
+
+	if (w->broken)
+		return -1;
+	while (off < w->olen) {
+		late = wait_fd(w, w->out, POLLOUT, WAIT_WRITE, start) == 0;
+		if (late)
+			break;
+		n = write_some(w->out, w->obuf + off, w->olen - off);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	if (off < w->olen) {
+		if (late)	/* else the client is gone: nothing to say */
+			log_info("%s event=timeout phase=write unsent=%zu",
+			    w->id, w->olen - off);
+		w->olen = 0;
+		w->broken = 1;
+		return -1;
+	}
+	w->olen = 0;
+	return 0;
+}
+
+/*
+ * now_ms - the monotonic clock in milliseconds: deadlines must not move
+ * when someone sets the date.
+ */
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * session_end - the session's deadline as it stands now.  Under stress a
+ * whole session gets a few stress-timeouts: one that sends a command
+ * just in time, again and again, is cut all the same, and one that
+ * began before the stress may be cut at once.
+ */
+static long long
+session_end(const struct wire *w)
+{
+	long long	 cap;
+
+	if (!wire_stressed(w))
+		return w->end_ms;
+	cap = w->start_ms + 1000LL * STRESS_SESSION * w->conf->stress_timeout;
+	return cap < w->end_ms ? cap : w->end_ms;
+}
+
+/*
+ * wait_deadline - when the wait that began at start must end.  Asked
+ * again at each tick, because stress can begin or end meanwhile.
+ */
+static long long
+wait_deadline(const struct wire *w, enum wait what, long long start)
+{
+	const struct conf	*c = w->conf;
+	long long		 d, t, end = session_end(w);
+	int			 st = wire_stressed(w);
+
+	switch (what) {
+	case WAIT_GREET:
+		/* Stress that begins during the pause ends it: greet now. */
+		d = st ? start : start + 1000LL * c->greet_pause;
+		break;
+	case WAIT_DATA:
+		/* Plus the time the octets so far needed at min-data-rate. */
+		t = st ? c->stress_timeout : c->data_timeout;
+		d = start + 1000LL * t +
+		    (long long)(w->data_octets * 1000 / c->min_data_rate);
+		break;
+	case WAIT_WRITE:
+		/* A last 421 after the session deadline gets its moment. */
+		if (end < start + LAST_WORD_MS)
+			end = start + LAST_WORD_MS;
+		/* FALLTHROUGH */
+	case WAIT_COMMAND:
+	default:
+		t = st ? c->stress_timeout : c->timeout;
+		d = start + 1000LL * t;
+		break;
+	}
+	return d < end ? d : end;
+}
+
+/*
+ * wait_fd - wait for fd to be ready for ev until the deadline of what,
+ * for a wait that began at start.  1 when ready (or in error: the
+ * caller's read or write says which), 0 at the deadline, -2 when the
+ * stop flag is up and the wait is between commands.  Signals do not end
+ * the wait.
+ */
+static int
+wait_fd(struct wire *w, int fd, short ev, enum wait what, long long start)
+{
+	struct pollfd	 pfd = { fd, ev, 0 };
+	long long	 now, d;
+	int		 r, ms;
+
+	for (;;) {
+		if ((what == WAIT_COMMAND || what == WAIT_GREET) &&
+		    w->stop != NULL && *w->stop)
+			return -2;
+		now = now_ms();
+		d = wait_deadline(w, what, start);
+		if (now >= d)
+			return 0;
+		ms = d - now > INT_MAX ? INT_MAX : (int)(d - now);
+		if (w->stress != NULL && ms > TICK_MS)
+			ms = TICK_MS;
+		r = poll(&pfd, 1, ms);
+		if (r > 0)
+			return 1;
+		if (r == -1 && errno != EINTR)
+			return 1;	/* let read() or write() say it */
+	}
+}
+
+/*
+ * write_some - write what fd takes now, never waiting: poll() said it
+ * is writable, but a blocking write of more than it has room for would
+ * wait with no deadline.  A socket is asked not to wait; a pipe (tests,
+ * wrappers) is promised PIPE_BUF octets of room by POLLOUT.
+ */
+static ssize_t
+write_some(int fd, const char *p, size_t n)
+{
+	ssize_t	 r;
+
+	if ((r = send(fd, p, n, MSG_DONTWAIT)) != -1 || errno != ENOTSOCK)
+		return r;
+	return write(fd, p, n > PIPE_BUF ? PIPE_BUF : n);
+}
+
+/*
+ * fill - the input is used up: flush replies (this is where a pipelined
+ * batch gets its answers), then wait for more until the deadline of
+ * what.  Returns the octets read, FILL_EOF at EOF or error, FILL_TIMEOUT,
+ * or, between commands, FILL_STOP once the stop flag is up.
+ */
+static int
+fill(struct wire *w, enum wait what)
+{
+	ssize_t		 n;
+	int		 r;
+
+	if (wire_flush(w) == -1)
+		return FILL_EOF;
+	w->ipos = w->ilen = 0;
+	for (;;) {
+		/*
+		 * A command's time runs from when wire_line() began, data's
+		 * from the DATA or BDAT line: never from the last octet.
+		 */
+		r = wait_fd(w, w->in, POLLIN, what,
+		    what == WAIT_COMMAND ? w->wait_ms : w->data_ms);
+		if (r == 0)
+			return FILL_TIMEOUT;
+		if (r == -2)
+			return FILL_STOP;
+		n = read(w->in, w->ibuf, sizeof(w->ibuf));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return FILL_EOF;
+		w->ilen = n;
+		if (what == WAIT_DATA)
+			w->data_octets += n;
+		return n;
+	}
+}
