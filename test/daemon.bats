@@ -259,8 +259,8 @@ client() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	conf "listen 127.0.0.1:0"
 	run_conf >/dev/null
-	echo "user no-such-user-here" >>"$BATS_FILE_TMPDIR/run.conf"
-	run timeout 5 "$SMTPD" -d -f "$BATS_FILE_TMPDIR/run.conf"
+	echo "user no-such-user-here" >>"$RUNCONF"
+	run timeout 5 "$SMTPD" -d -f "$RUNCONF"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"user no-such-user-here does not exist: refusing to run as root"* ]]
 }

@@ -22,7 +22,10 @@ smtpd_setup() {
 	SPOOL=$TMP/spool
 	CONF=$TMP/smtpd.conf
 	LOG=$TMP/log
-	export TMP SPOOL CONF LOG
+	# What run_conf writes; one per test, since the tests of a file may
+	# run at once (bats --jobs).
+	RUNCONF=$BATS_FILE_TMPDIR/run.$BATS_TEST_NUMBER.conf
+	export TMP SPOOL CONF LOG RUNCONF
 	: >"$LOG"
 	printf 'hostname mx.test\nspool %s\ndomain example.org\n' \
 	    "$SPOOL" >"$CONF"
@@ -32,6 +35,7 @@ smtpd_setup() {
 # when the tests run as root, "user nobody", since smtpd never runs a
 # session as root.  nobody must then own what a test built in the spool.
 # $CONF itself is left as the test wrote it (some tests count its lines).
+# Prints the path of the file to run with: $CONF, or $RUNCONF as root.
 run_conf() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "$CONF"
@@ -39,12 +43,12 @@ run_conf() {
 	fi
 	# Outside $TMP, which some tests list file by file, and readable by
 	# nobody, who re-reads it on SIGHUP.
-	{ cat "$CONF"; echo "user nobody"; } >"$BATS_FILE_TMPDIR/run.conf"
-	chmod 644 "$BATS_FILE_TMPDIR/run.conf"
+	{ cat "$CONF"; echo "user nobody"; } >"$RUNCONF"
+	chmod 644 "$RUNCONF"
 	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" \
 	    "$(dirname "$BATS_FILE_TMPDIR")"
 	[ ! -e "$SPOOL" ] || chown -R nobody: "$SPOOL"
-	echo "$BATS_FILE_TMPDIR/run.conf"
+	echo "$RUNCONF"
 }
 
 conf() {
