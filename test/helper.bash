@@ -185,10 +185,12 @@ smtp_tcp() {
 	exec {fd}>&-
 }
 
+# Drawn from 20000-32767, below Linux's ephemeral range (32768-60999):
+# the kernel never picks it for a client's end of a connection.
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12768))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
 	done
 	echo "$p"
