@@ -240,3 +240,11 @@ header_session() {
 	exec {fd}>&-
 	return $rc
 }
+
+# delivered_from RECEIVED PEER - one message for u@example.org, stamped
+# "Received: from c (RECEIVED)" and logged as accepted from PEER.
+delivered_from() {
+	[ "$(count_messages example.org u)" -eq 1 ]
+	grep -Fq "Received: from c ($1)" "$(maildir_files example.org u)"
+	grep -Fq " peer=$2 helo=c from=\"<a@b.example>\" " "$LOG"
+}

@@ -40,14 +40,6 @@ proxy_start() {
 	daemon_start
 }
 
-# delivered_from RECEIVED PEER - one message for u@example.org, stamped
-# "Received: from c (RECEIVED)" and logged as accepted from PEER.
-delivered_from() {
-	[ "$(count_messages example.org u)" -eq 1 ]
-	grep -Fq "Received: from c ($1)" "$(maildir_files example.org u)"
-	grep -Fq " peer=$2 helo=c from=\"<a@b.example>\" " "$LOG"
-}
-
 # refused - the header was refused, logged with the balancer's address
 # and a reason, and no session began.
 refused() {
