@@ -49,6 +49,19 @@ conn_expect() {
 	return 1
 }
 
+# conn_next REGEX - the next reply line matches REGEX (5 s at most).
+conn_next() {
+	local line
+	if IFS= read -r -t 5 line <&"$CONN"; then
+		line=${line%$'\r'}
+		echo "$line" >>"$TMP/conn"
+		[[ "$line" =~ $1 ]] && return 0
+	fi
+	echo "the next reply does not match $1; got:" >&2
+	cat "$TMP/conn" >&2
+	return 1
+}
+
 # client ID N - one session that sends N messages, each with the subject
 # "ID-K"; its replies go to $TMP/client.ID.
 client() {
@@ -150,11 +163,12 @@ client() {
 	daemon_start
 	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.net>" "QUIT"
 	[[ "$output" == *"550 5.7.1 "* ]]
+	old=$(workers_of "$DPID")
 	sed -i 's/^domain example.org$/domain example.net/' "$CONF"
 	run_conf >/dev/null
 	kill -HUP "$DPID"
-	wait_log "event=reload "
-	sleep 0.2
+	# The workers that read the old file have left.
+	for p in $old; do wait_log "event=worker-exit pid=$p "; done
 	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.net>" \
 	    "RCPT TO:<u@example.org>" "QUIT"
 	[[ "${lines[9]}" == "250 2.1.5 Ok" ]]
@@ -177,12 +191,21 @@ client() {
 @test "SIGHUP: a session in progress finishes under the old configuration" {
 	daemon_start
 	conn_open
-	conn_send "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>"
-	conn_expect '^250 2.1.5'
+	conn_send "EHLO c" "MAIL FROM:<a@b.example>"
+	conn_expect '^250 2.1.0 '
 	sed -i 's/^domain example.org$/domain example.net/' "$CONF"
 	run_conf >/dev/null
 	kill -HUP "$DPID"
 	wait_log "event=reload "
+	# The idle worker has left; its successor has the new file, which
+	# refuses example.org.
+	wait_log "event=worker-exit "
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "QUIT"
+	[ "${lines[9]}" = "550 5.7.1 <u@example.org>: Relay access denied" ]
+	# The session that began before the reload still takes it.
+	conn_send "RCPT TO:<u@example.org>"
+	conn_next '^250 2\.1\.5 Ok$'
 	conn_send "DATA" "during reload" "." "QUIT"
 	conn_expect '^250 2.0.0 Ok: queued'
 	conn_expect '^221 '
