@@ -229,7 +229,8 @@ client() {
 	    "DATA" "Subject: in flight" "" "first half"
 	conn_expect '^354 '
 	kill -TERM "$DPID"
-	sleep 0.3
+	# The worker closes its listening socket as SIGTERM reaches it.
+	wait_for port_closed
 	conn_send "second half" "." "NOOP"
 	conn_expect '^250 2.0.0 Ok: queued'
 	conn_expect '^421 4.3.2 '

@@ -107,6 +107,7 @@ reply_count() {
 #                         until the server closes (at most 10 s)
 #   free_port             a loopback port nobody listens on, for tools that
 #                         must be told a port (systemd-socket-activate)
+#   port_closed           no connection to $PORT is taken any more
 
 daemon_start() {
 	local i conf
@@ -170,6 +171,23 @@ wait_log() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# wait_for COMMAND... - run COMMAND every 0.1 s until it succeeds, 5 s
+# at most; fails if it never does.
+wait_for() {
+	local i
+	for i in $(seq 1 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# port_closed - a connection to 127.0.0.1:$PORT is refused: every
+# process of the daemon has closed its listening socket.
+port_closed() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
 
 # workers_of PID - the pids of the master's children, one a line.
