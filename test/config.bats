@@ -337,16 +337,6 @@ refused() {
 	done
 }
 
-@test "max-message-size: MAIL with a larger SIZE= is 552 5.3.4" {
-	conf "max-message-size 1K"
-	run smtp "EHLO client.test" "MAIL FROM:<a@client.test> SIZE=1024" \
-	    "RSET" "MAIL FROM:<a@client.test> SIZE=1025" "QUIT"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"250 2.1.0 Ok"* ]]
-	[[ "$output" == *"552 5.3.4 "* ]]
-	[ "$(reply_count 552)" -eq 1 ]
-}
-
 @test "max-message-size: a larger DATA body is 552 5.3.4 and nothing is stored" {
 	local line over=() exact=() _
 
