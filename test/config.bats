@@ -388,31 +388,6 @@ refused() {
 	[ "${#lines[@]}" -eq 6 ]
 }
 
-# slow_client LINE... - send the lines as smtp does, then keep the
-# connection open for 3 seconds without a word.
-slow_client() {
-	{ printf '%s\r\n' "$@"; sleep 3; } | smtpd_pipe
-}
-
-@test "timeout: no command within it is 421 4.4.2 and close" {
-	conf "timeout 1"
-	run slow_client "EHLO x"
-	[ "$status" -eq 0 ]
-	[[ "${lines[1]}" == "250-mx.test Hello x" ]]
-	[[ "${lines[${#lines[@]} - 1]}" == "421 4.4.2 mx.test "* ]]
-}
-
-@test "data-timeout: no data within it is 421 4.4.2 and nothing is stored" {
-	conf "data-timeout 1"
-	run slow_client "HELO x" "MAIL FROM:<a@x.test>" "RCPT TO:<u@example.org>" \
-	    "DATA" "Subject: test" "" "hello"
-	[ "$status" -eq 0 ]
-	[[ "${lines[4]}" == "354 "* ]]
-	[[ "${lines[5]}" == "421 4.4.2 mx.test "* ]]
-	[ "${#lines[@]}" -eq 6 ]
-	[ -z "$(find "$SPOOL" -type f 2>/dev/null)" ]
-}
-
 @test "timeout and data-timeout take seconds with an s, m or h suffix" {
 	conf "timeout 30s" "timeout 5m" "data-timeout 2h" "data-timeout 45"
 	run check_conf
