@@ -389,10 +389,17 @@ refused() {
 }
 
 @test "timeout and data-timeout take seconds with an s, m or h suffix" {
-	conf "timeout 30s" "timeout 5m" "data-timeout 2h" "data-timeout 45"
-	run check_conf
-	[ "$status" -eq 0 ]
-	[ "$output" = "configuration OK" ]
+	local k
+	# At most a day: 86400 seconds, 1440 minutes, 24 hours.  A wrong
+	# multiplier would move one of these across the limit.
+	for k in timeout data-timeout; do
+		refused "$k 86401s" "$k 1441m" "$k 25h" "$k 86401"
+		smtpd_setup
+		conf "$k 86400s" "$k 1440m" "$k 24h" "$k 86400" "$k 1s"
+		run check_conf
+		[ "$status" -eq 0 ]
+		[ "$output" = "configuration OK" ]
+	done
 }
 
 @test "alias: of two lines for the same address, the last wins" {
