@@ -99,9 +99,19 @@ setup() {
 	[[ "${lines[10]}" == "503 5.5.1 "* ]]
 }
 
-@test "EHLO in the middle of a transaction resets it" {
-	run smtp "EHLO c" "MAIL FROM:<a@b.example>" "EHLO c" "DATA" "QUIT"
-	[[ "$output" == *"503 5.5.1 Bad sequence of commands: need RCPT command"* ]]
+@test "EHLO or HELO in the middle of a transaction ends it" {
+	run smtp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "EHLO c" "MAIL FROM:<a@b.example>" "HELO d" \
+	    "RCPT TO:<u@example.org>" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	[ "${lines[10]}" = "250-mx.test Hello c" ]
+	# A new MAIL, not a nested one: the EHLO ended the transaction.
+	[ "${lines[17]}" = "250 2.1.0 Ok" ]
+	[ "${lines[18]}" = "250 mx.test" ]
+	# The HELO ended the second one: there is no MAIL for this RCPT.
+	[ "${lines[19]}" = "503 5.5.1 Bad sequence of commands: need MAIL command" ]
+	[ "${lines[20]}" = "221 2.0.0 mx.test closing connection" ]
 }
 
 @test "QUIT is answered 221 and nothing after it is read" {
