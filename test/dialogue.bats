@@ -320,7 +320,9 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 
 @test "DATA: a line that only starts with a dot does not end the data" {
 	run smtp_raw "$begin"'a\r\n.x\r\n. \r\nb\r\n.\r\nQUIT\r\n'
-	[ "$(reply_count 250 | tail -1)" -ge 1 ]
+	[ "${lines[10]}" = "354 End data with <CR><LF>.<CR><LF>" ]
+	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "${#lines[@]}" -eq 13 ]
 	f=$(maildir_files example.org u)
 	[ "$(body_of "$f")" = "$(printf 'a\nx\n \nb')" ]
 }
