@@ -121,14 +121,6 @@ setup() {
 	[[ "${lines[1]}" == "221 2.0.0 "* ]]
 }
 
-@test "the null reverse-path <> is accepted and stored as Return-Path: <>" {
-	run smtp "EHLO c" "MAIL FROM:<>" "RCPT TO:<u@example.org>" "DATA" \
-	    "Subject: bounce" "" "body" "." "QUIT"
-	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
-	f=$(maildir_files example.org u)
-	[ "$(head -n 1 "$f")" = "Return-Path: <>" ]
-}
-
 @test "a quoted local part is accepted and unquoted into the mailbox name" {
 	run smtp "EHLO c" 'MAIL FROM:<"john q"@b.example>' \
 	    'RCPT TO:<"Jane.Doe"@example.org>' "DATA" "x" "." "QUIT"
