@@ -478,27 +478,6 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[[ "$output" == *"250 2.0.0 Ok: queued"* ]]
 }
 
-@test "the Received: header names the HELO, the protocol, the id and the one recipient" {
-	run smtp "EHLO client.test" "MAIL FROM:<a@b.example>" \
-	    "RCPT TO:<U@Example.org>" "DATA" "x" "." "QUIT"
-	id=$(printf '%s\n' "$output" | sed -n 's/^250 2.0.0 Ok: queued as //p')
-	[ -n "$id" ]
-	f=$(maildir_files example.org u)
-	sed -n 2,5p "$f" >"$TMP/rcvd"
-	[ "$(sed -n 1p "$TMP/rcvd")" = "Received: from client.test" ]
-	[ "$(sed -n 2p "$TMP/rcvd")" = "	by mx.test (smtpd) with ESMTP id $id" ]
-	[ "$(sed -n 3p "$TMP/rcvd")" = "	for <U@Example.org>;" ]
-	grep -Eq '^	[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$' "$TMP/rcvd"
-}
-
-@test "HELO sessions are recorded as SMTP, without a for clause for two recipients" {
-	run smtp "HELO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
-	    "RCPT TO:<v@example.org>" "DATA" "x" "." "QUIT"
-	f=$(maildir_files example.org u)
-	grep -q "with SMTP id" "$f"
-	! grep -q "for <" "$f"
-}
-
 # --- BDAT (RFC 3030) --------------------------------------------------------
 
 @test "BDAT LAST: one chunk is a message" {
