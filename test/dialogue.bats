@@ -399,6 +399,7 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[[ "${lines[11]}" == "550 5.5.6 "* ]]
 	[[ "${lines[12]}" == "250 2.0.0 Ok" ]]
 	[ -z "$(maildir_files example.org u)" ]
+	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
 }
 
 @test "a message over max-message-size is read to its end, 552 5.3.4" {

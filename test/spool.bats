@@ -430,12 +430,3 @@ make_maildir() {
 	[ -z "$(tmp_files example.org bob)" ]
 }
 
-@test "a message with a line over 1000 octets is refused and leaves nothing stored" {
-	long=$(printf '%0999d' 0)
-	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
-	    "RCPT TO:<bob@example.org>" "DATA" "ok" "$long" "." "QUIT"
-	[ "$status" -eq 0 ]
-	[[ ${lines[-2]} == "550 5.5.6 "* ]]
-	[ "$(count_messages example.org bob)" -eq 0 ]
-	[ -z "$(tmp_files example.org bob)" ]
-}
