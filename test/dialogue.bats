@@ -414,15 +414,6 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
 }
 
-@test "a message of exactly max-message-size octets is accepted" {
-	conf "max-message-size 1K"
-	# 16 lines of 62 octets + CRLF = 1024 octets, as RFC 1870 counts.
-	body=$(head -c 992 /dev/zero | tr '\0' 'z' | fold -w 62)
-	run smtp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
-	    "DATA" $body "." "QUIT"
-	[[ "$output" == *"250 2.0.0 Ok: queued"* ]]
-}
-
 @test "100 recipients are accepted, the 101st is 452 4.5.3" {
 	rcpts=()
 	for i in $(seq 1 101); do rcpts+=("RCPT TO:<u$i@example.org>"); done

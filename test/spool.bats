@@ -411,17 +411,6 @@ make_maildir() {
 	[ -z "$(tmp_files example.org bob)" ]
 }
 
-@test "a message over max-message-size is 552 and leaves nothing stored" {
-	conf "max-message-size 100"
-	line=$(printf '%060d' 0)
-	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
-	    "RCPT TO:<bob@example.org>" "DATA" "$line" "$line" "." "QUIT"
-	[ "$status" -eq 0 ]
-	[[ ${lines[-2]} == "552 5.3.4 "* ]]
-	[ "$(count_messages example.org bob)" -eq 0 ]
-	[ -z "$(tmp_files example.org bob)" ]
-}
-
 @test "a message with a bare LF is refused and leaves nothing stored" {
 	run smtp_raw "EHLO client.test\r\nMAIL FROM:<alice@sender.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nbare\nLF\r\n.\r\nQUIT\r\n"
 	[ "$status" -eq 0 ]
