@@ -104,27 +104,6 @@ activate() {
 	grep -q "event=listen addr=127\.0\.0\.1:$PORT from=activated$" "$LOG"
 }
 
-@test "LISTEN_PID and LISTEN_FDS are gone from a worker's environment" {
-	local conf w out
-	command -v gdb >/dev/null || skip "gdb is not installed"
-	conf=$(run_conf)
-	activate "$SMTPD" -d -f "$conf"
-	run smtp_tcp "QUIT"
-	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
-	w=$(workers_of "$SPID" | head -n 1)
-	[ -n "$w" ]
-	# Ask the worker itself: /proc/PID/environ shows the block the
-	# process was exec'd with, which unsetenv() does not change.
-	# PATH shows that the question reaches the worker.
-	out=$(timeout 30 gdb -nx -batch -p "$w" \
-	    -ex 'print ((char *(*)(const char *))getenv)("LISTEN_PID")' \
-	    -ex 'print ((char *(*)(const char *))getenv)("LISTEN_FDS")' \
-	    -ex 'print ((char *(*)(const char *))getenv)("PATH")' 2>&1)
-	printf '%s\n' "$out" | grep -q '^\$1 = 0x0$'
-	printf '%s\n' "$out" | grep -q '^\$2 = 0x0$'
-	printf '%s\n' "$out" | grep -q '^\$3 = 0x[0-9a-f]* "/'
-}
-
 @test "LISTEN_FDS meant for another process is ignored" {
 	LISTEN_PID=1 LISTEN_FDS=1 daemon_start
 	run smtp_tcp "QUIT"
