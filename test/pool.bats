@@ -51,6 +51,11 @@ finish() {
 	! kill -0 "$1" 2>/dev/null
 }
 
+# in_data - a message is being received: its file is in a tmp/.
+in_data() {
+	[ -n "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
+}
+
 # ms_of LINE - the ms= figure of an smtpc line.
 ms_of() {
 	sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$1"
@@ -135,7 +140,7 @@ ADDR421='421 4.7.0 mx.test Too many connections from your address, closing conne
 	client_bg "$TMP/out" -i 300 -m 10 data
 	# Mid-message the file is in tmp/, so that its absence later means
 	# something.
-	sleep 1
+	wait_for in_data
 	[ "$(find "$SPOOL" -path '*/tmp/*' -type f | grep -c .)" -eq 1 ]
 	finish "$BGPID" 10
 	out=$(cat "$TMP/out")
@@ -505,12 +510,11 @@ after_greeting() {
 	# A slow DATA, not a dripped command: SIGTERM ends a session that
 	# waits for a command at once (421 4.3.2), one in DATA runs on.
 	client_bg "$TMP/slow" -i 200 -m 15 data
-	wait_log 'event=connect peer=127\.0\.0\.1'
-	sleep 0.3
+	wait_for in_data
 	busy=$(workers_of "$old")
 	EXTRA+=($busy)
 	kill -TERM "$old"
-	sleep 0.5
+	wait_for port_closed
 	second_daemon "$port"
 	# The old daemon is still there, finishing the slow session.
 	kill -0 "$old"
@@ -528,14 +532,13 @@ after_greeting() {
 	conf "workers 2" "listen 127.0.0.1:$port" "timeout 30" "data-timeout 30"
 	daemon_start
 	client_bg "$TMP/slow" -i 200 -m 15 data
-	wait_log 'event=connect peer=127\.0\.0\.1'
-	sleep 0.3
+	wait_for in_data
 	workers=$(workers_of "$DPID")
 	EXTRA+=($workers)
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null || true
 	DPID=
-	sleep 0.5
+	wait_for port_closed
 	second_daemon "$port"
 	# The old worker is still in its session (the kernel's SIGTERM
 	# does not end DATA), yet it let go of the port.
