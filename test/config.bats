@@ -66,6 +66,18 @@ not_delivered() {
 	[[ "$output" =~ ^smtpd\ [0-9]+\.[0-9]+$ ]]
 }
 
+@test "a usage error exits 2 with the SYNOPSIS on standard error" {
+	local args
+	for args in "-x" "extra-arg" "-d extra-arg" "-f"; do
+		rc=0
+		"$SMTPD" $args >"$TMP/out" 2>"$TMP/err" || rc=$?
+		echo "$args -> $rc: [$(cat "$TMP/out")] [$(cat "$TMP/err")]"
+		[ "$rc" -eq 2 ]
+		[ ! -s "$TMP/out" ]
+		[ "$(tail -n 1 "$TMP/err")" = "usage: smtpd [-dinVv] [-f file]" ]
+	done
+}
+
 @test "-i under a proxy line reads no header and logs event=proxy-ignored" {
 	conf "listen 127.0.0.1:2525 proxy"
 	run smtp "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25" QUIT
