@@ -78,6 +78,52 @@ not_delivered() {
 	done
 }
 
+@test "-v logs every command, every reply and every change of state" {
+	local conf want
+	conf=$(run_conf)
+	printf '%s\r\n' "EHLO c" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<u@example.org>" "DATA" "hi" "." "QUIT" >"$TMP/in"
+	"$SMTPD" -i -d -v -f "$conf" <"$TMP/in" >/dev/null 2>"$LOG"
+	# Each line is led by the session id; the message id varies.
+	id=$(sed -n 's/.* event=accept id=\([^ ]*\) .*/\1/p' "$LOG")
+	[ -n "$id" ]
+	sed -E 's/^[0-9a-f]{12} //' "$LOG" | sed "s/$id/ID/" >"$TMP/got"
+	cat >"$TMP/want" <<-'EOF'
+	event=connect peer=unknown
+	>>> 220 mx.test ESMTP smtpd
+	<<< EHLO c
+	state greeted -> ready
+	>>> 250-mx.test Hello c
+	>>> 250-PIPELINING
+	>>> 250-SIZE 36700160
+	>>> 250-8BITMIME
+	>>> 250-SMTPUTF8
+	>>> 250-ENHANCEDSTATUSCODES
+	>>> 250 CHUNKING
+	<<< MAIL FROM:<a@b.example>
+	state ready -> mail
+	>>> 250 2.1.0 Ok
+	<<< RCPT TO:<u@example.org>
+	state mail -> rcpt
+	>>> 250 2.1.5 Ok
+	<<< DATA
+	>>> 354 End data with <CR><LF>.<CR><LF>
+	event=accept id=ID peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4
+	>>> 250 2.0.0 Ok: queued as ID
+	state rcpt -> ready
+	<<< QUIT
+	>>> 221 2.0.0 mx.test closing connection
+	state ready -> quit
+	event=disconnect messages=1 errors=0 junk=0
+	EOF
+	diff -u "$TMP/want" "$TMP/got"
+	[ "$(grep -cE '^[0-9a-f]{12} ' "$LOG")" -eq "$(wc -l <"$LOG")" ]
+	# Without -v, only the events.
+	"$SMTPD" -i -d -f "$conf" <"$TMP/in" >/dev/null 2>"$LOG"
+	[ "$(sed -E 's/^[0-9a-f]{12} event=([a-z]+) .*/\1/' "$LOG" |
+	    tr '\n' ' ')" = "connect accept disconnect " ]
+}
+
 @test "-i under a proxy line reads no header and logs event=proxy-ignored" {
 	conf "listen 127.0.0.1:2525 proxy"
 	run smtp "PROXY TCP4 192.0.2.1 192.0.2.2 1234 25" QUIT
