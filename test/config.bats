@@ -160,6 +160,13 @@ not_delivered() {
 	[[ "$output" != *"configuration OK"* ]]
 }
 
+@test "smtpd -n checks the file only: not the user, not the listen addresses" {
+	conf "user no-such-user-here" "listen 192.0.2.1:25" "listen [2001:db8::1]:25"
+	"$SMTPD" -n -f "$CONF" >"$TMP/out" 2>"$TMP/err"
+	[ ! -s "$TMP/out" ]
+	[ "$(cat "$TMP/err")" = "configuration OK" ]
+}
+
 @test "an unknown keyword is rejected as file:line: message" {
 	conf "relayhost mx.example.net"
 	run check_conf
