@@ -218,6 +218,25 @@ refused() {
 	[ "$status" -eq 0 ]
 }
 
+@test "each count takes the range smtpd.conf(5) gives, and no more" {
+	refused "max-recipients 100001" "max-errors 0" "max-errors 10001" \
+	    "max-junk-commands 1000000001" "workers 0" "workers 1025" \
+	    "max-per-address -1" "max-sessions 1000000001" \
+	    "max-sessions -1" "proxy-timeout 0" "proxy-timeout 86401" \
+	    "session-timeout 86401" "stress-timeout 0" "greet-pause -1" \
+	    "max-message-size 10k" "min-data-rate 1k"
+	smtpd_setup
+	conf "max-recipients 1" "max-recipients 100000" "max-errors 1" \
+	    "max-errors 10000" "max-junk-commands 1000000000" "workers 1" \
+	    "workers 1024" "max-per-address 1024" "max-sessions 0" \
+	    "max-sessions 1000000000" "proxy-timeout 1" "proxy-timeout 24h" \
+	    "session-timeout 24h" "stress-timeout 24h" "greet-pause 1m" \
+	    "min-data-rate 1" "min-data-rate 1G" "max-message-size 1G"
+	run check_conf
+	[ "$status" -eq 0 ]
+	[ "$output" = "configuration OK" ]
+}
+
 @test "every error in the file is reported in one run" {
 	conf "frobnicate yes" "max-recipients 2" "timeout -1" "domain ok.test" \
 	    "domain bad..name"
