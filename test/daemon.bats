@@ -24,6 +24,10 @@ teardown() {
 	[ "$(count_messages example.org u)" -eq 1 ]
 	grep -q "Received: from c (\[127.0.0.1\])" "$(maildir_files example.org u)"
 	grep -Eq 'event=accept id=[^ ]+ peer=127\.0\.0\.1 helo=c from="<a@b\.example>" rcpts=1 size=[0-9]+' "$LOG"
+	# Started as root it runs as the user; else it changes no ids.
+	user='(unchanged)'
+	[ "$(id -u)" -ne 0 ] || user=nobody
+	grep -qxF "event=start pid=$DPID workers=2 max-per-address=0 user=$user" "$LOG"
 }
 
 # A connection the test keeps open: conn_open, conn_send LINE...,
@@ -310,7 +314,12 @@ client() {
 	PORT=$port
 	client 1 1
 	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
+	# A session leader in /, its standard descriptors on /dev/null.
 	[ "$(ps -o sid= -p "$master" | tr -d ' ')" = "$master" ]
+	[ "$(readlink "/proc/$master/cwd")" = / ]
+	for fd in 0 1 2; do
+		[ "$(readlink "/proc/$master/fd/$fd")" = /dev/null ]
+	done
 	kill -TERM "$master"
 	for i in $(seq 1 50); do kill -0 "$master" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$master" 2>/dev/null
