@@ -78,6 +78,20 @@ client() {
 	smtp_tcp "${args[@]}" QUIT >"$TMP/client.$1"
 }
 
+# stopped SECONDS - wait (bounded) for the master to exit; its exit
+# status is then in $STATUS.
+stopped() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$DPID" 2>/dev/null || return 1
+	STATUS=0
+	wait "$DPID" || STATUS=$?
+	DPID=
+}
+
 @test "the daemon listens on IPv6 too" {
 	ip -6 addr show lo 2>/dev/null | grep -q '::1' || skip "no ::1 here"
 	conf "listen 127.0.0.1:0" "listen [::1]:0"
@@ -216,14 +230,31 @@ client() {
 	[ "$(count_messages example.org u)" -eq 1 ]
 }
 
-@test "SIGTERM: the master exits and no process is left" {
+@test "SIGTERM: the master exits 0 and no process is left" {
 	daemon_start
 	client 1 1
 	pids="$DPID $(workers_of "$DPID")"
-	daemon_stop
+	kill -TERM "$DPID"
+	stopped 15
+	[ "$STATUS" -eq 0 ]
 	for p in $pids; do ! kill -0 "$p" 2>/dev/null; done
-	grep -q "event=stop" "$LOG"
+	grep -qx "event=stop workers=2" "$LOG"
+	! grep -q "event=kill" "$LOG"
 	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "SIGINT stops the daemon as SIGTERM does" {
+	daemon_start
+	pids="$DPID $(workers_of "$DPID")"
+	conn_open
+	conn_send "EHLO c"
+	conn_expect '^250 CHUNKING'
+	kill -INT "$DPID"
+	conn_next '^421 4\.3\.2 mx\.test Service shutting down, closing connection$'
+	stopped 15
+	[ "$STATUS" -eq 0 ]
+	for p in $pids; do ! kill -0 "$p" 2>/dev/null; done
+	grep -qx "event=stop workers=2" "$LOG"
 }
 
 @test "SIGTERM during DATA: the message is stored and answered, then 421 4.3.2" {
