@@ -257,6 +257,26 @@ stopped() {
 	grep -qx "event=stop workers=2" "$LOG"
 }
 
+@test "a session still running 10 s after SIGTERM is killed: event=kill, nothing stored" {
+	conf "workers 1" "timeout 60" "data-timeout 60"
+	daemon_start
+	conn_open
+	conn_send "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "DATA" "Subject: never ends"
+	conn_expect '^354 '
+	worker=$(workers_of "$DPID")
+	SECONDS=0
+	kill -TERM "$DPID"
+	stopped 20
+	[ "$STATUS" -eq 0 ]
+	[ "$SECONDS" -ge 10 ]
+	grep -qx "event=kill pid=$worker after 10s" "$LOG"
+	! kill -0 "$worker" 2>/dev/null
+	# The connection closes without an answer to the message.
+	! conn_expect '^250 2\.0\.0'
+	[ "$(count_messages example.org u)" -eq 0 ]
+}
+
 @test "SIGTERM during DATA: the message is stored and answered, then 421 4.3.2" {
 	daemon_start
 	conn_open
