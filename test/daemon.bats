@@ -92,6 +92,15 @@ stopped() {
 	DPID=
 }
 
+# reloads N - at least N event=reload lines in the log (5 s at most).
+reloads() {
+	wait_for reloaded "$1"
+}
+
+reloaded() {
+	[ "$(grep -c 'event=reload ' "$LOG")" -ge "$1" ]
+}
+
 @test "the daemon listens on IPv6 too" {
 	ip -6 addr show lo 2>/dev/null | grep -q '::1' || skip "no ::1 here"
 	conf "listen 127.0.0.1:0" "listen [::1]:0"
@@ -228,6 +237,43 @@ stopped() {
 	conn_expect '^250 2.0.0 Ok: queued'
 	conn_expect '^221 '
 	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "SIGHUP: a changed listen, spool or user is logged as reload-partial and not used" {
+	local partial='event=reload-partial reason="listen, spool and user changes take a restart"'
+	daemon_start
+	# A change of domain alone is not partial.
+	echo "domain example.net" >>"$CONF"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	reloads 1
+	[ "$(grep -cxF "$partial" "$LOG")" -eq 0 ]
+	# Another listen address: logged, not bound, the old one serves.
+	other=$(free_port)
+	sed -i "s/^listen .*/listen 127.0.0.1:$other/" "$CONF"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	reloads 2
+	[ "$(grep -cxF "$partial" "$LOG")" -eq 1 ]
+	! (exec 3<>"/dev/tcp/127.0.0.1/$other") 2>/dev/null
+	# Another spool: logged, and mail still goes to the old one.
+	sed -i "s|^spool .*|spool $TMP/spool2|" "$CONF"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	reloads 3
+	[ "$(grep -cxF "$partial" "$LOG")" -eq 2 ]
+	# Another user: logged.
+	c=$(run_conf)
+	echo "user smtpd-test-other" >>"$c"
+	kill -HUP "$DPID"
+	reloads 4
+	[ "$(grep -cxF "$partial" "$LOG")" -eq 3 ]
+	# Each partial line came just before its reload line.
+	[ "$(grep -A1 -xF "$partial" "$LOG" | grep -c '^event=reload ')" -eq 3 ]
+	client 1 1
+	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
+	[ "$(count_messages example.org u)" -eq 1 ]
+	[ ! -e "$TMP/spool2" ]
 }
 
 @test "SIGTERM: the master exits 0 and no process is left" {
