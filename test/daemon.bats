@@ -101,6 +101,16 @@ reloaded() {
 	[ "$(grep -c 'event=reload ' "$LOG")" -ge "$1" ]
 }
 
+# pool_of N OLD - the master has N workers, none of them in OLD.
+pool_of() {
+	local now p
+	now=$(workers_of "$DPID")
+	[ "$(echo "$now" | grep -c .)" -eq "$1" ] || return 1
+	for p in $2; do
+		! echo "$now" | grep -qx "$p" || return 1
+	done
+}
+
 @test "the daemon listens on IPv6 too" {
 	ip -6 addr show lo 2>/dev/null | grep -q '::1' || skip "no ::1 here"
 	conf "listen 127.0.0.1:0" "listen [::1]:0"
@@ -274,6 +284,29 @@ reloaded() {
 	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
 	[ "$(count_messages example.org u)" -eq 1 ]
 	[ ! -e "$TMP/spool2" ]
+}
+
+@test "SIGHUP: a new workers count grows and shrinks the pool" {
+	daemon_start
+	grep -Eq "^event=start pid=$DPID workers=2 " "$LOG"
+	old=$(workers_of "$DPID")
+	[ "$(echo "$old" | grep -c .)" -eq 2 ]
+	conf "workers 4"
+	c=$(run_conf)
+	kill -HUP "$DPID"
+	wait_log "^event=reload file=$(realpath "$c") workers=4$"
+	wait_for pool_of 4 "$old"
+	kill -USR1 "$DPID"
+	wait_log '^event=scoreboard busy=0 idle=4 stress=no$'
+	old=$(workers_of "$DPID")
+	conf "workers 1"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	wait_log "^event=reload file=$(realpath "$c") workers=1$"
+	wait_for pool_of 1 "$old"
+	client 1 1
+	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
+	pool_of 1 "$old"
 }
 
 @test "SIGTERM: the master exits 0 and no process is left" {
