@@ -309,6 +309,24 @@ pool_of() {
 	pool_of 1 "$old"
 }
 
+@test "SIGHUP: a new hostname greets and stamps Received:, file names keep the old one" {
+	daemon_start
+	old=$(workers_of "$DPID")
+	sed -i 's/^hostname mx.test$/hostname mx2.test/' "$CONF"
+	run_conf >/dev/null
+	kill -HUP "$DPID"
+	for p in $old; do wait_log "event=worker-exit pid=$p "; done
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "DATA" "hi" "." "QUIT"
+	[ "${lines[0]}" = "220 mx2.test ESMTP smtpd" ]
+	[ "${lines[1]}" = "250-mx2.test Hello c" ]
+	[ "${lines[-1]}" = "221 2.0.0 mx2.test closing connection" ]
+	id=$(printf '%s\n' "$output" | sed -n 's/^250 2\.0\.0 Ok: queued as //p')
+	f=$(maildir_files example.org u)
+	[ "$(sed -n 3p "$f")" = "	by mx2.test (smtpd) with ESMTP id $id" ]
+	[[ "${f##*/}" == "$id.mx.test,S="* ]]
+}
+
 @test "SIGTERM: the master exits 0 and no process is left" {
 	daemon_start
 	client 1 1
