@@ -441,6 +441,20 @@ pool_of() {
 	[[ "$output" == *"user no-such-user-here does not exist: refusing to run as root"* ]]
 }
 
+@test "started as root with user root, smtpd refuses, as a daemon and under -i" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	conf "listen 127.0.0.1:0"
+	c=$(run_conf)
+	echo "user root" >>"$c"
+	run timeout 5 "$SMTPD" -d -f "$c"
+	[ "$status" -eq 1 ]
+	[ "$output" = "user root is root: refusing to run as root" ]
+	run timeout 5 "$SMTPD" -i -d -f "$c" </dev/null
+	[ "$status" -eq 1 ]
+	[ "$output" = "user root is root: refusing to run as root" ]
+	[ ! -e "$SPOOL" ]
+}
+
 @test "a listen address already in use: a clear error and exit 1" {
 	daemon_start
 	conf2=$TMP/second.conf
