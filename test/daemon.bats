@@ -455,6 +455,25 @@ pool_of() {
 	[ ! -e "$SPOOL" ]
 }
 
+@test "started as root, a spool smtpd creates is given to the user" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	[ ! -e "$SPOOL" ]
+	daemon_start
+	[ "$(stat -c '%U %a' "$SPOOL")" = "nobody 700" ]
+	! grep -q 'belongs to uid' "$LOG"
+	client 1 1
+	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "started as root, a spool that belongs to someone else is a warning" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	c=$(run_conf)
+	mkdir -m 700 "$SPOOL"		# root's, after run_conf's chown
+	printf 'QUIT\r\n' | "$SMTPD" -i -d -f "$c" 2>"$LOG"
+	grep -qxF "spool $SPOOL belongs to uid 0, not to user nobody: deliveries will fail" "$LOG"
+	[ "$(stat -c %U "$SPOOL")" = root ]
+}
+
 @test "a listen address already in use: a clear error and exit 1" {
 	daemon_start
 	conf2=$TMP/second.conf
