@@ -474,6 +474,35 @@ pool_of() {
 	[ "$(stat -c %U "$SPOOL")" = root ]
 }
 
+@test "a spool that cannot be opened: the daemon exits 1" {
+	: >"$TMP/file"
+	sed -i "s|^spool .*|spool $TMP/file/spool|" "$CONF"
+	conf "listen 127.0.0.1:0"
+	run timeout 5 "$SMTPD" -d -f "$(run_conf)"
+	[ "$status" -eq 1 ]
+	[ "${lines[-1]}" = "mkdir $TMP/file/spool: Not a directory" ]
+	[[ "$output" != *"event=start"* ]]
+}
+
+@test "a port below 1024 without root: exit 1" {
+	local low
+	low=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null ||
+	    echo 1024)
+	[ "$low" -gt 1 ] || skip "every port is open to every user here"
+	[ "$low" -le 1024 ] || low=1024
+	conf "listen 127.0.0.1:$((low - 1))"
+	c=$(run_conf)
+	if [ "$(id -u)" -eq 0 ]; then
+		command -v setpriv >/dev/null || skip "setpriv is not installed"
+		run timeout 5 setpriv --reuid="$(id -u nobody)" \
+		    --regid="$(id -g nobody)" --clear-groups "$SMTPD" -d -f "$c"
+	else
+		run timeout 5 "$SMTPD" -d -f "$c"
+	fi
+	[ "$status" -eq 1 ]
+	[ "$output" = "listen 127.0.0.1 port $((low - 1)): Permission denied" ]
+}
+
 @test "a listen address already in use: a clear error and exit 1" {
 	daemon_start
 	conf2=$TMP/second.conf
