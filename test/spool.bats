@@ -9,6 +9,11 @@ load helper
 
 setup() {
 	smtpd_setup
+	MOUNTED=
+}
+
+teardown() {
+	[ -z "$MOUNTED" ] || umount "$MOUNTED"
 }
 
 # queued_id - the id in the "250 2.0.0 Ok: queued as ID" reply in $output.
@@ -373,6 +378,31 @@ make_maildir() {
 	[ -z "$(tmp_files example.org bob)" ]
 	[ -z "$(tmp_files example.org carol)" ]
 	[ -z "$(tmp_files example.org dave)" ]
+}
+
+@test "a full disk: 452 4.3.1 at the end of DATA, nothing stored, the session goes on" {
+	local line _
+	[ "$(id -u)" -eq 0 ] || skip "needs root to mount a tmpfs"
+	mkdir "$SPOOL"
+	mount -t tmpfs -o size=64k,mode=0700 smtpd-test "$SPOOL" 2>/dev/null ||
+	    skip "cannot mount a tmpfs here"
+	MOUNTED=$SPOOL
+	# 100 lines of 1000 octets: more than 64 kB.
+	line=$(printf '%0998d' 0)
+	big=()
+	for _ in $(seq 100); do big+=("$line"); done
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "${big[@]}" "." "NOOP" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[10]}" = "354 End data with <CR><LF>.<CR><LF>" ]
+	[ "${lines[11]}" = "452 4.3.1 Insufficient system storage" ]
+	[ "${lines[12]}" = "250 2.0.0 Ok" ]
+	[ -z "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
+	# The spool's failure is logged with the system's message.
+	grep -q ': commit failed: No space left on device$' "$LOG"
+	grep -q 'event=reject .*reply="452 4.3.1 Insufficient system storage" command="DATA"' "$LOG"
 }
 
 @test "a spool that is not a directory: greeting 421 4.3.0, nothing stored" {
