@@ -324,6 +324,24 @@ log_keys() {
 	[ "$(wc -l <"$TMP/replies")" -eq 10 ]
 }
 
+@test "a session's log lines are smtpd(8)'s connect, reject, accept and disconnect" {
+	local sid id
+	run smtp 'EHLO c' 'MAIL FROM:<a@b.example>' 'RCPT TO:<x@elsewhere.test>' \
+	    'RCPT TO:<u@example.org>' 'DATA' 'hi' '.' 'QUIT'
+	[ "$status" -eq 0 ]
+	id=$(sed -n 's/^250 2\.0\.0 Ok: queued as //p' <<<"$output")
+	[ -n "$id" ]
+	sid=$(sed -n '1s/ .*//p' "$LOG")
+	[[ "$sid" =~ ^[0-9a-f]{12}$ ]]
+	cat >"$TMP/want" <<-EOF
+	$sid event=connect peer=unknown
+	$sid event=reject peer=unknown reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"
+	$sid event=accept id=$id peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4
+	$sid event=disconnect messages=1 errors=1 junk=0
+	EOF
+	diff -u "$TMP/want" "$LOG"
+}
+
 @test "a quoted local part cannot add a field to the accept log line" {
 	local line
 	run smtp 'EHLO c' 'MAIL FROM:<"x rcpts=99"@b.example>' \
