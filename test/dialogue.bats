@@ -33,6 +33,14 @@ setup() {
 	[[ "${lines[2]}" == "501 5.5.4 "* ]]
 }
 
+@test "a HELO name of 255 octets is taken, one of 256 is 501 5.5.4" {
+	n255=$(head -c 255 /dev/zero | tr '\0' a)
+	run smtp "HELO $n255" "HELO ${n255}a" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "250 mx.test" ]
+	[ "${lines[2]}" = "501 5.5.4 Syntax: HELO <hostname>" ]
+}
+
 @test "HELO with a name that is not one printable word is 501" {
 	run smtp "HELO two words" "QUIT"
 	[[ "${lines[1]}" == "501 5.5.4 "* ]]
