@@ -54,6 +54,15 @@ setup() {
 	[ "$(count_messages example.org u)" -eq 1 ]
 }
 
+@test "a command line may end in a bare LF" {
+	run smtp_raw 'EHLO c\nMAIL FROM:<a@b.example>\nRCPT TO:<u@example.org>\nQUIT\n'
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "250-mx.test Hello c" ]
+	[ "${lines[8]}" = "250 2.1.0 Ok" ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	[ "${lines[10]}" = "221 2.0.0 mx.test closing connection" ]
+}
+
 @test "MAIL before HELO/EHLO is 503 5.5.1" {
 	run smtp "MAIL FROM:<a@b.example>" "QUIT"
 	[ "$status" -eq 0 ]
