@@ -101,6 +101,16 @@ setup() {
 	[[ "${lines[4]}" == "502 5.5.1 "* ]]
 }
 
+@test "VRFY says the same of a mailbox that exists and one that does not" {
+	conf "mailbox alice"
+	run smtp "VRFY alice@example.org" "VRFY bob@example.org" \
+	    "VRFY x@elsewhere.test" "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "252 2.5.0 Cannot VRFY user, but will accept message" ]
+	[ "${lines[2]}" = "${lines[1]}" ]
+	[ "${lines[3]}" = "${lines[1]}" ]
+}
+
 @test "DATA with an argument and QUIT with one are 501 5.5.4" {
 	run smtp "EHLO c" "MAIL FROM:<>" "RCPT TO:<u@example.org>" "DATA now" \
 	    "QUIT now" "QUIT"
