@@ -174,6 +174,20 @@ not_delivered() {
 	[ "$output" = "$CONF:4: unknown keyword: relayhost" ]
 }
 
+@test "keywords are lowercase; host names and domains are lowercased when read" {
+	conf "HOSTNAME other.test"
+	run check_conf
+	[ "$status" -eq 1 ]
+	[ "$output" = "$CONF:4: unknown keyword: HOSTNAME" ]
+	new_conf "hostname MX.Example.ORG" "domain Example.NET"
+	run send_to "u@example.net"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "220 mx.example.org ESMTP smtpd" ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	delivered example.net u
+	[ "$(ls "$SPOOL")" = example.net ]
+}
+
 @test "a wrong number of values is rejected with the line number" {
 	conf "alias onlyone" "hostname a.test b.test" "spool"
 	run check_conf
