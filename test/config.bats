@@ -291,6 +291,31 @@ refused() {
 	[ "${lines[1]}" = "250-relay.example.net Hello client.test" ]
 }
 
+@test "without a hostname line the name is the system's host name" {
+	local want
+	new_conf "domain example.org"
+	want=$(hostname | tr 'A-Z' 'a-z')
+	[[ "$want" =~ ^[a-z0-9-]+(\.[a-z0-9-]+)*$ ]] || want=localhost
+	run smtp "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "220 $want ESMTP smtpd" ]
+}
+
+@test "without a hostname line and with a host name that is not valid, localhost" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to set a host name"
+	command -v unshare >/dev/null || skip "unshare is not installed"
+	unshare -u true 2>/dev/null || skip "cannot make a UTS namespace here"
+	new_conf "domain example.org"
+	c=$(run_conf)
+	printf 'QUIT\r\n' >"$TMP/in"
+	# hostname(1) refuses an underscore; the kernel takes it.
+	run unshare -u sh -c \
+	    'echo bad_name >/proc/sys/kernel/hostname && exec "$1" -i -f "$2" <"$3"' \
+	    sh "$SMTPD" "$c" "$TMP/in"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = $'220 localhost ESMTP smtpd\r' ]
+}
+
 @test "domain: listed domains are accepted, any other is 550 5.7.1" {
 	conf "domain example.net"
 	run send_to "u@example.org" "v@example.net" "w@elsewhere.test"
