@@ -316,6 +316,18 @@ refused() {
 	[ "${lines[0]}" = $'220 localhost ESMTP smtpd\r' ]
 }
 
+@test "a relative spool is relative to the directory smtpd starts in" {
+	new_conf "hostname mx.test" "domain example.org"
+	sed -i 's|^spool .*|spool rel-spool|' "$CONF"
+	mkdir "$TMP/wd"
+	cd "$TMP/wd"
+	SPOOL=$TMP/wd/rel-spool
+	run send_to "u@example.org"
+	[ "$status" -eq 0 ]
+	delivered example.org u
+	[ "$(stat -c %a "$SPOOL")" = 700 ]
+}
+
 @test "domain: listed domains are accepted, any other is 550 5.7.1" {
 	conf "domain example.net"
 	run send_to "u@example.org" "v@example.net" "w@elsewhere.test"
