@@ -258,6 +258,17 @@ ADDR421='421 4.7.0 mx.test Too many connections from your address, closing conne
 	[ "$(count_messages example.org u)" -eq 1 ]
 }
 
+@test "a HELO or EHLO after the first counts toward max-junk-commands" {
+	conf "max-junk-commands 2"
+	run smtp "EHLO c" "EHLO c" "HELO c" "EHLO c" "QUIT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[8]}" = "250-mx.test Hello c" ]
+	[ "${lines[15]}" = "250 mx.test" ]
+	[ "${lines[16]}" = "$JUNK421" ]
+	[ "${#lines[@]}" -eq 17 ]
+}
+
 # --- per-address limit ------------------------------------------------------
 
 @test "max-per-address: an address past its limit gets 421 at once, others are served" {
