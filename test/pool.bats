@@ -495,6 +495,19 @@ after_greeting() {
 	[ "$(count_messages example.org u)" -eq 1 ]
 }
 
+@test "under stress a session gets a tenth of max-errors" {
+	# A pool of one is under stress whenever its worker is busy.
+	conf "workers 1" "max-errors 20"
+	daemon_start
+	run smtp_tcp "EHLO c" "FROB" "FROB" "NOOP" "QUIT"
+	echo "$output"
+	[ "${lines[8]}" = "500 5.5.2 Command unrecognized" ]
+	[ "${lines[9]}" = "500 5.5.2 Command unrecognized" ]
+	[ "${lines[10]}" = "421 4.7.0 mx.test Too many errors, closing connection" ]
+	[ "${#lines[@]}" -eq 11 ]
+	grep -Eq 'event=connect peer=127\.0\.0\.1 stress=yes$' "$LOG"
+}
+
 @test "under stress a whole session lasts at most three stress-timeouts" {
 	conf "workers 1" "stress-timeout 1" "timeout 30"
 	daemon_start
