@@ -400,6 +400,29 @@ pool_of() {
 	daemon_stop
 }
 
+@test "SIGTERM ends a single session (-i) at once, without a reply or delivery" {
+	local conf pid in rc
+	conf=$(run_conf)
+	mkfifo "$TMP/to"
+	"$SMTPD" -i -d -f "$conf" <"$TMP/to" >"$TMP/out" 2>>"$LOG" 3>&- &
+	pid=$!
+	DPID=$pid		# for teardown
+	exec {in}>"$TMP/to"
+	printf '%s\r\n' "EHLO c" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<u@example.org>" "DATA" "Subject: cut" "" "half" >&"$in"
+	wait_for in_data
+	kill -TERM "$pid"
+	wait_for eval '! kill -0 "$pid" 2>/dev/null'
+	rc=0
+	wait "$pid" || rc=$?
+	DPID=
+	exec {in}>&-
+	# Killed by the signal: 128 + 15.
+	[ "$rc" -eq 143 ]
+	[ "$(tail -n 1 "$TMP/out")" = $'354 End data with <CR><LF>.<CR><LF>\r' ]
+	[ "$(count_messages example.org u)" -eq 0 ]
+}
+
 @test "workers that die at start are respawned with a growing pause" {
 	daemon_start
 	# Kill every worker as soon as it exists, for up to 8 seconds: each

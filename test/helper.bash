@@ -190,6 +190,11 @@ port_closed() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
 
+# in_data - a message is being received: its file is in a tmp/.
+in_data() {
+	[ -n "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
+}
+
 # workers_of PID - the pids of the master's children, one a line.
 workers_of() {
 	pgrep -P "$1" || true

@@ -51,11 +51,6 @@ finish() {
 	! kill -0 "$1" 2>/dev/null
 }
 
-# in_data - a message is being received: its file is in a tmp/.
-in_data() {
-	[ -n "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
-}
-
 # ms_of LINE - the ms= figure of an smtpc line.
 ms_of() {
 	sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$1"
