@@ -423,6 +423,20 @@ pool_of() {
 	[ "$(count_messages example.org u)" -eq 0 ]
 }
 
+@test "SIGHUP with a file the user cannot read: reload-failed, the old one serves on" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	daemon_start
+	before=$(workers_of "$DPID")
+	chmod 600 "$RUNCONF"
+	kill -HUP "$DPID"
+	wait_log "event=reload-failed"
+	grep -qxF "event=reload-failed file=$(realpath "$RUNCONF") action=kept-running" "$LOG"
+	grep -q "$(realpath "$RUNCONF").*Permission denied" "$LOG"
+	[ "$(workers_of "$DPID")" = "$before" ]
+	client 1 1
+	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
+}
+
 @test "workers that die at start are respawned with a growing pause" {
 	daemon_start
 	# Kill every worker as soon as it exists, for up to 8 seconds: each
