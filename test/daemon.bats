@@ -468,6 +468,18 @@ pool_of() {
 	done
 }
 
+@test "started as root, smtpd -i serves its session as the user" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	run smtp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "DATA" "hi" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ "$(count_messages example.org u)" -eq 1 ]
+	for f in "$SPOOL/example.org" "$SPOOL/example.org/u/new" \
+	    "$(maildir_files example.org u)"; do
+		[ "$(stat -c %U:%G "$f")" = "nobody:$(id -gn nobody)" ]
+	done
+}
+
 @test "started as root with a user that does not exist, smtpd refuses" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	conf "listen 127.0.0.1:0"
