@@ -196,16 +196,13 @@ refused() {
 }
 
 @test "PROXY v1 without CRLF is refused as soon as the client closes" {
-	local fd i
+	local fd
 	# A long proxy-timeout: the refusal must come from the close.
 	proxy_start 30
 	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
 	printf 'PROXY TCP4 192.0.2.1 192.0.2.2 1234 25' >&"$fd"
 	exec {fd}>&-
-	for i in $(seq 1 50); do
-		grep -q 'event=proxy-refused' "$LOG" && break
-		sleep 0.1
-	done
+	wait_log 'event=proxy-refused'
 	refused
 }
 
