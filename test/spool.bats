@@ -313,6 +313,24 @@ make_maildir() {
 	    "./log ./replies ./smtpd.conf ./spool " ]
 }
 
+@test "with domain *, a domain of 251 octets is a mailbox, one of 252 is 550 5.1.3" {
+	local l63 d251
+	conf "domain *"
+	l63=$(printf 'd%.0s' $(seq 63))
+	d251=$l63.$l63.$l63.${l63:0:59}
+	[ "${#d251}" -eq 251 ]
+	# <u@DOMAIN> stays within the 256 octets of a path.
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<u@$d251>" "RCPT TO:<u@${d251}e>" "DATA" "Hello" "." \
+	    "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[10]}" == "550 5.1.3 "* ]]
+	[ -n "$(queued_id)" ]
+	[ "$(count_messages "$d251" u)" -eq 1 ]
+	[ "$(ls "$SPOOL")" = "$d251" ]
+}
+
 @test "a syntax error in the local part is 501, not a mailbox name" {
 	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
 	    "RCPT TO:<a..b@example.org>" "RCPT TO:<.a@example.org>" "QUIT"
