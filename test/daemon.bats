@@ -321,7 +321,7 @@ pool_of() {
 	[ "${lines[0]}" = "220 mx2.test ESMTP smtpd" ]
 	[ "${lines[1]}" = "250-mx2.test Hello c" ]
 	[ "${lines[-1]}" = "221 2.0.0 mx2.test closing connection" ]
-	id=$(printf '%s\n' "$output" | sed -n 's/^250 2\.0\.0 Ok: queued as //p')
+	id=$(queued_id)
 	f=$(maildir_files example.org u)
 	[ "$(sed -n 3p "$f")" = "	by mx2.test (smtpd) with ESMTP id $id" ]
 	[[ "${f##*/}" == "$id.mx.test,S="* ]]

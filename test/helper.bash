@@ -97,6 +97,12 @@ reply_count() {
 	printf '%s\n' "$output" | grep -c "^$1[ -]" || true
 }
 
+# queued_id - the id in the "250 2.0.0 Ok: queued as ID" replies in
+# $output, one a line.
+queued_id() {
+	printf '%s\n' "$output" | sed -n 's/^250 2\.0\.0 Ok: queued as //p'
+}
+
 # --- daemon mode over loopback TCP ------------------------------------------
 #
 #   daemon_start          smtpd -d with the test's config plus "listen

@@ -16,11 +16,6 @@ teardown() {
 	[ -z "$MOUNTED" ] || umount "$MOUNTED"
 }
 
-# queued_id - the id in the "250 2.0.0 Ok: queued as ID" reply in $output.
-queued_id() {
-	printf '%s\n' "$output" | sed -n 's/^250 2\.0\.0 Ok: queued as //p'
-}
-
 # tmp_files D U - the files left in SPOOL/D/U/tmp, one a line.
 tmp_files() {
 	local d=$SPOOL/$1/$2/tmp

@@ -329,7 +329,7 @@ log_keys() {
 	run smtp 'EHLO c' 'MAIL FROM:<a@b.example>' 'RCPT TO:<x@elsewhere.test>' \
 	    'RCPT TO:<u@example.org>' 'DATA' 'hi' '.' 'QUIT'
 	[ "$status" -eq 0 ]
-	id=$(sed -n 's/^250 2\.0\.0 Ok: queued as //p' <<<"$output")
+	id=$(queued_id)
 	[ -n "$id" ]
 	sid=$(sed -n '1s/ .*//p' "$LOG")
 	[[ "$sid" =~ ^[0-9a-f]{12}$ ]]
