@@ -196,6 +196,32 @@ pool_of() {
 	[ "$(workers_of "$DPID")" != "$first" ]
 }
 
+@test "after 221 the server drops what the client still sends, for 2 s at most" {
+	local fd t0 t1 rc
+	daemon_start
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+	# A client that pipelines QUIT and goes on talking: its writes
+	# fail only once the server has closed for good.
+	t0=$(date +%s%N)
+	(
+		printf 'EHLO c\r\nQUIT\r\n'
+		while printf 'NOOP\r\n'; do sleep 0.05; done
+	) >&"$fd" 2>/dev/null 3>&- &
+	writer=$!
+	timeout 10 cat <&"$fd" | tr -d '\r' >"$TMP/out"
+	rc=0
+	timeout 10 tail --pid="$writer" -f /dev/null || rc=$?
+	t1=$(date +%s%N)
+	exec {fd}>&-
+	kill "$writer" 2>/dev/null || true
+	[ "$rc" -eq 0 ]
+	# The 221 came whole, and was the last reply.
+	[ "$(tail -n 1 "$TMP/out")" = "221 2.0.0 mx.test closing connection" ]
+	ms=$(((t1 - t0) / 1000000))
+	echo "closed after $ms ms"
+	[ "$ms" -ge 2000 ] && [ "$ms" -lt 6000 ]
+}
+
 @test "SIGHUP: a changed domain takes effect for new sessions" {
 	daemon_start
 	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.net>" "QUIT"
