@@ -555,7 +555,7 @@ pool_of() {
 	conf "listen 127.0.0.1:0"
 	run timeout 5 "$SMTPD" -d -f "$(run_conf)"
 	[ "$status" -eq 1 ]
-	[ "${lines[-1]}" = "mkdir $TMP/file/spool: Not a directory" ]
+	grep -qxF "mkdir $TMP/file/spool: Not a directory" <<<"$output"
 	[[ "$output" != *"event=start"* ]]
 }
 
