@@ -1103,12 +1103,11 @@ emit(struct session *s, int code, int more, const char *esc,
 	wire_put(&s->w, line, n);
 	if (code >= 500)
 		s->errors++;
+	log_debug("%s >>> %.*s", s->id, n - 2, line);
 	if (code >= 400)
 		log_info("%s event=reject peer=%s reply=\"%d %s %s\" "
 		    "command=\"%s\"", s->id, s->peer[0] ? s->peer : "unknown",
 		    code, esc ? esc : "", text, s->cmd);
-	else
-		log_debug("%s >>> %.*s", s->id, n - 2, line);
 }
 
 /*

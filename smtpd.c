@@ -515,8 +515,10 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 		log_warnx("no socket to listen on");
 		return 1;
 	}
-	if (open_spool(&d->conf, pw, &d->store) == -1)
+	if (open_spool(&d->conf, pw, &d->store) == -1) {
+		free(d->l);
 		return 1;
+	}
 	/*
 	 * Workers watch the read end of this pipe; only the master holds
 	 * the write end, so when it dies, however it dies, they see EOF
@@ -1017,8 +1019,8 @@ accept_one(struct daemon *d, struct listener **lp, const sigset_t *mask)
 	if (pselect(max + 1, &rfd, NULL, NULL, NULL, mask) <= 0)
 		return -1;
 	if (FD_ISSET(d->alive[0], &rfd)) {
-		log_warnx("event=orphaned pid=%ld: the master is gone",
-		    (long)getpid());
+		log_warnx("event=orphaned pid=%ld reason=\"the master is "
+		    "gone\"", (long)getpid());
 		_exit(1);
 	}
 	for (i = 0; i < d->nl; i++) {

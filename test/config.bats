@@ -82,6 +82,7 @@ not_delivered() {
 	local conf want
 	conf=$(run_conf)
 	printf '%s\r\n' "EHLO c" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<x@elsewhere.test>" \
 	    "RCPT TO:<u@example.org>" "DATA" "hi" "." "QUIT" >"$TMP/in"
 	"$SMTPD" -i -d -v -f "$conf" <"$TMP/in" >/dev/null 2>"$LOG"
 	# Each line is led by the session id; the message id varies.
@@ -103,6 +104,9 @@ not_delivered() {
 	<<< MAIL FROM:<a@b.example>
 	state ready -> mail
 	>>> 250 2.1.0 Ok
+	<<< RCPT TO:<x@elsewhere.test>
+	>>> 550 5.7.1 <x@elsewhere.test>: Relay access denied
+	event=reject peer=unknown reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"
 	<<< RCPT TO:<u@example.org>
 	state mail -> rcpt
 	>>> 250 2.1.5 Ok
@@ -114,14 +118,14 @@ not_delivered() {
 	<<< QUIT
 	>>> 221 2.0.0 mx.test closing connection
 	state ready -> quit
-	event=disconnect messages=1 errors=0 junk=0
+	event=disconnect messages=1 errors=1 junk=0
 	EOF
 	diff -u "$TMP/want" "$TMP/got"
 	[ "$(grep -cE '^[0-9a-f]{12} ' "$LOG")" -eq "$(wc -l <"$LOG")" ]
 	# Without -v, only the events.
 	"$SMTPD" -i -d -f "$conf" <"$TMP/in" >/dev/null 2>"$LOG"
 	[ "$(sed -E 's/^[0-9a-f]{12} event=([a-z]+) .*/\1/' "$LOG" |
-	    tr '\n' ' ')" = "connect accept disconnect " ]
+	    tr '\n' ' ')" = "connect reject accept disconnect " ]
 }
 
 @test "-i under a proxy line reads no header and logs event=proxy-ignored" {

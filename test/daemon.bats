@@ -564,6 +564,7 @@ pool_of() {
 	[ "$status" -eq 1 ]
 	grep -qxF "mkdir $TMP/file/spool: Not a directory" <<<"$output"
 	[[ "$output" != *"event=start"* ]]
+	[[ "$output" != *Sanitizer* ]]		# nothing leaked on the way out
 }
 
 @test "a port below 1024 without root: exit 1" {
