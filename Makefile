@@ -32,13 +32,19 @@ run: smtpd
 
 # Every test runs against the plain build and the sanitizer build.
 # test/smtpc plays hostile and honest clients over loopback; test/addr_test
-# runs a table of addresses through addr.c, under the sanitizers.
-test: smtpd smtpd-asan test/smtpc test/addr_test
+# runs a table of addresses through addr.c, and test/unit_test the
+# defaults and the per-address count, under the sanitizers.
+test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
 	    test/addr_test.c addr.c
+
+test/unit_test: test/unit_test.c conf.c conf.h scoreboard.c scoreboard.h \
+    log.c log.h
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
+	    test/unit_test.c conf.c scoreboard.c log.c
 
 # Minutes of hostile clients against a pool of 16, and how long an honest
 # sender waited: the figures in smtpd(8).  Not part of make test.

@@ -301,6 +301,11 @@ addr_key(const char *peer)
 		return 0xffffffff00000000ULL | ntohl(a4.s_addr);
 	if (inet_pton(AF_INET6, peer, &a6) != 1)
 		return 0;
+	/* An IPv4 client in IPv6 clothes (a PROXY header may say so). */
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		return 0xffffffff00000000ULL | (uint64_t)a6.s6_addr[12] << 24 |
+		    (uint64_t)a6.s6_addr[13] << 16 |
+		    (uint64_t)a6.s6_addr[14] << 8 | a6.s6_addr[15];
 	for (i = 0; i < 8; i++)
 		k = k << 8 | a6.s6_addr[i];
 	return k != 0 ? k : 1;		/* ::1 and friends are one group */

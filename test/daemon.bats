@@ -124,6 +124,13 @@ pool_of() {
 	grep -q 'Received: from six (\[IPv6:::1\])' "$(maildir_files example.org u)"
 }
 
+@test "further connections wait in a listen queue 128 deep" {
+	command -v ss >/dev/null || skip "ss (iproute2) is not installed"
+	daemon_start
+	# For a listening socket, ss shows the backlog as Send-Q.
+	[ "$(ss -ltnH "sport = :$PORT" | awk '{ print $3 }')" = 128 ]
+}
+
 @test "more concurrent sessions than workers: all are served, each message once" {
 	daemon_start
 	pids=()
