@@ -519,6 +519,89 @@ after_greeting() {
 	grep -Eq 'event=timeout phase=session stress=yes$' "$LOG"
 }
 
+@test "a session older than three stress-timeouts when stress begins is cut at once" {
+	conf "workers 2" "max-per-address 0" "stress-timeout 1" "timeout 30"
+	daemon_start
+	# A: EHLO, then silence; its time starts with the 250.
+	exec {a}<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'EHLO c\r\n' >&"$a"
+	while IFS= read -r -t 5 -u "$a" line; do
+		[[ "$line" == "250 "* ]] && break
+	done
+	[[ "$line" == "250 "* ]]
+	a_id=$(sed -n 's/^\([0-9a-f]*\) event=connect .*/\1/p' "$LOG")
+	[ -n "$a_id" ]
+	# Older than three stress-timeouts, and not cut: no stress yet.
+	sleep 3.5
+	[ "$(count_log 'event=(timeout|stress)')" -eq 0 ]
+	# B fills the pool and stays: a recipient every 0.4 s, each in
+	# time, until its own three stress-timeouts (A's next tick must
+	# come while stress is still on).
+	t_stress=$(date +%s%N)
+	rcpts=()
+	for i in 1 2 3 4 5 6 7 8 9 10; do rcpts+=("RCPT TO:<u$i@example.org>"); done
+	paced 0.4 "EHLO c" "MAIL FROM:<a@b.example>" "${rcpts[@]}" \
+	    >"$TMP/b" 3>&- &
+	BG+=("$!")
+	wait_log 'event=stress state=on busy=2 workers=2'
+	# Waits tick once a second: A is cut at its next tick, not at its
+	# 30 s timeout, nor at a stress-timeout from now.
+	IFS= read -r -t 5 -u "$a" line
+	t_cut=$(date +%s%N)
+	line=${line%$'\r'}
+	echo "A: $line"
+	ms=$(((t_cut - t_stress) / 1000000))
+	echo "cut $ms ms after B connected"
+	[ "$line" = "$SESS421" ]
+	between "$ms" 0 2000
+	# Then the server closed A.
+	if IFS= read -r -t 5 -u "$a" line; then echo "more: $line"; false; fi
+	exec {a}>&-
+	grep -Eq "^$a_id event=timeout phase=session stress=yes\$" "$LOG"
+	# The stress came first.
+	[ "$(grep -En 'event=stress state=on' "$LOG" | cut -d: -f1)" -lt \
+	    "$(grep -En "^$a_id event=timeout" "$LOG" | cut -d: -f1)" ]
+}
+
+@test "under stress, after 221 the server drops what the client still sends for a quarter second at most" {
+	local fd t0 t1 t_eof rc
+	conf "workers 2" "max-per-address 0"
+	daemon_start
+	# An idle session and this one fill the pool: stress.
+	exec {b}<>"/dev/tcp/127.0.0.1/$PORT"
+	IFS= read -r -t 5 -u "$b" line
+	[[ "$line" == "220 "* ]]
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+	IFS= read -r -t 5 -u "$fd" line
+	[[ "$line" == "220 "* ]]
+	wait_log 'event=stress state=on busy=2 workers=2'
+	# A client that pipelines QUIT and goes on talking: its writes
+	# fail only once the server has closed for good (the server's FIN
+	# comes right after the 221; the close only after the linger).
+	t0=$(date +%s%N)
+	(
+		printf 'EHLO c\r\nQUIT\r\n'
+		while printf 'NOOP\r\n'; do sleep 0.05; done
+	) >&"$fd" 2>/dev/null 3>&- &
+	writer=$!
+	BG+=("$writer")
+	timeout 10 cat <&"$fd" | tr -d '\r' >"$TMP/out"
+	t_eof=$(date +%s%N)
+	rc=0
+	# tail looks every -s seconds (1 s by default).
+	timeout 10 tail -s 0.01 --pid="$writer" -f /dev/null || rc=$?
+	t1=$(date +%s%N)
+	exec {fd}>&- {b}>&-
+	cat "$TMP/out"
+	[ "$rc" -eq 0 ]
+	[ "$(tail -n 1 "$TMP/out")" = "221 2.0.0 mx.test closing connection" ]
+	echo "EOF after $(((t_eof - t0) / 1000000)) ms"
+	ms=$(((t1 - t0) / 1000000))
+	echo "closed after $ms ms"
+	# 250 ms of linger, not 2 s.
+	between "$ms" 250 1000
+}
+
 # --- listening sockets --------------------------------------------------------
 
 @test "SIGTERM: the port is free at once, while an old worker finishes a session" {
