@@ -283,6 +283,27 @@ pool_of() {
 	[ "$(count_messages example.org u)" -eq 1 ]
 }
 
+@test "SIGHUP while every worker is in a session: twice workers, then workers again" {
+	local a b
+	daemon_start
+	old=$(workers_of "$DPID")
+	exec {a}<>"/dev/tcp/127.0.0.1/$PORT" {b}<>"/dev/tcp/127.0.0.1/$PORT"
+	for fd in "$a" "$b"; do
+		IFS= read -r -t 5 -u "$fd" line
+		[[ "$line" == "220 "* ]]
+	done
+	kill -HUP "$DPID"
+	wait_log "event=reload "
+	# Both old workers are busy, and two new ones serve meanwhile.
+	count() { [ "$(workers_of "$DPID" | grep -c .)" -eq "$1" ]; }
+	wait_for count 4
+	for p in $old; do workers_of "$DPID" | grep -qx "$p"; done
+	printf 'QUIT\r\n' >&"$a"
+	printf 'QUIT\r\n' >&"$b"
+	exec {a}>&- {b}>&-
+	wait_for pool_of 2 "$old"
+}
+
 @test "SIGHUP: a changed listen, spool or user is logged as reload-partial and not used" {
 	local partial='event=reload-partial reason="listen, spool and user changes take a restart"'
 	daemon_start
