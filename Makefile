@@ -34,7 +34,8 @@ run: smtpd
 # test/smtpc plays hostile and honest clients over loopback; test/addr_test
 # runs a table of addresses through addr.c, and test/unit_test the
 # defaults and the per-address count, under the sanitizers.
-test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test
+test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
+    test/logsink
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h
@@ -51,6 +52,10 @@ test/unit_test: test/unit_test.c conf.c conf.h scoreboard.c scoreboard.h \
 attack: smtpd test/smtpc
 	./test/attack 180 spread
 	./test/attack 120 single
+
+test/logsink: test/logsink.c
+	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    test/logsink.c
 
 test/smtpc: test/smtpc.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \

@@ -135,6 +135,34 @@ not_delivered() {
 	grep -q 'event=proxy-ignored' "$LOG"
 }
 
+@test "without -d, lines go to syslog, facility mail: info, warning and, with -v, debug" {
+	local conf
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a mount namespace"
+	command -v unshare >/dev/null || skip "unshare is not installed"
+	unshare -m true 2>/dev/null || skip "cannot make a mount namespace here"
+	conf "listen 127.0.0.1:2525 proxy"	# for a warning: proxy-ignored
+	conf=$(run_conf)
+	# A /dev of our own in a mount namespace: /dev/null, and a /dev/log
+	# that test/logsink reads.
+	mkdir "$TMP/dev"
+	: >"$TMP/dev/null"
+	"$BATS_TEST_DIRNAME/logsink" "$TMP/dev/log" 3 >"$TMP/syslog" 3>&- &
+	wait_for test -S "$TMP/dev/log"
+	printf 'EHLO c\r\nQUIT\r\n' |
+	    unshare -m sh -c 'mount --bind /dev/null "$1/dev/null" &&
+		mount --bind "$1/dev" /dev && exec "$2" -i -v -f "$3"' \
+	    sh "$TMP" "$SMTPD" "$conf" >"$TMP/replies"
+	[ "$(head -n 1 "$TMP/replies")" = $'220 mx.test ESMTP smtpd\r' ]
+	[ ! -s "$LOG" ]
+	wait
+	cat "$TMP/syslog"
+	# <facility * 8 + priority>: mail is 2; warning 4, info 6, debug 7.
+	grep -Eq '^<20>.*smtpd\[[0-9]+\]: event=proxy-ignored ' "$TMP/syslog"
+	grep -Eq '^<22>.*smtpd\[[0-9]+\]: [0-9a-f]{12} event=connect ' "$TMP/syslog"
+	grep -Eq '^<23>.*smtpd\[[0-9]+\]: [0-9a-f]{12} <<< EHLO c$' "$TMP/syslog"
+	grep -Eq '^<22>.*smtpd\[[0-9]+\]: [0-9a-f]{12} event=disconnect ' "$TMP/syslog"
+}
+
 @test "smtpd -n prints configuration OK and exits 0" {
 	run check_conf
 	[ "$status" -eq 0 ]
