@@ -23,10 +23,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "now.h"
 #include "proxy.h"
 
 #define V1_MAX		107
@@ -34,7 +34,6 @@
 #define V2_FIXED	16
 static const char v2_sig[12] = "\r\n\r\n\0\r\nQUIT\n";
 
-static int	 now_ms(long long *);
 static int	 wait_input(int, long long);
 static int	 read_exact(int, char *, size_t, long long);
 static int	 read_v1(int, char *, long long);
@@ -53,10 +52,7 @@ proxy_read(int fd, int timeout, char *peer, size_t peersz, const char **why)
 	unsigned char	 buf[V2_MAX];
 	long long	 deadline;
 
-	*why = "clock";
-	if (now_ms(&deadline) == -1)
-		return -1;
-	deadline += timeout * 1000LL;
+	deadline = now_ms() + timeout * 1000LL;
 	/* Six octets tell the versions apart: "PROXY " or "\r\n\r\n\0\r". */
 	*why = "slow-or-truncated";
 	if (read_exact(fd, (char *)buf, 6, deadline) == -1)
@@ -77,25 +73,6 @@ proxy_read(int fd, int timeout, char *peer, size_t peersz, const char **why)
 }
 
 /*
- * now_ms - the monotonic clock in milliseconds.  Deadlines are kept on
- * it, not on time(): whole seconds made a 1-second timeout anything
- * between 0 and 1 second (a header arriving in two segments was refused
- * whenever the second ticked in between), and the wall clock can be set.
- */
-static int
-now_ms(long long *ms)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1) {
-		log_warn("clock_gettime");
-		return -1;
-	}
-	*ms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-	return 0;
-}
-
-/*
  * wait_input - poll until fd is readable or the deadline (now_ms())
  * passes.
  */
@@ -107,7 +84,7 @@ wait_input(int fd, long long deadline)
 	int		 r;
 
 	for (;;) {
-		if (now_ms(&now) == -1 || now >= deadline)
+		if ((now = now_ms()) >= deadline)
 			return -1;
 		r = poll(&pfd, 1, (int)(deadline - now));
 		if (r > 0)

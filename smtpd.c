@@ -61,6 +61,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "now.h"
 #include "proxy.h"
 #include "scoreboard.h"
 #include "session.h"
@@ -121,7 +122,6 @@ static void	 usage(void) __attribute__((noreturn));
 static void	 on_signal(int);
 static void	 on_worker_term(int);
 static void	 catch_signals(void);
-static long long now_ms(void);
 static const char *peer_name(int, char *, size_t);
 static int	 serve_one(struct conf *, const struct passwd *, int);
 static int	 activated_fds(void);
@@ -601,20 +601,6 @@ catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-}
-
-/*
- * now_ms - the monotonic clock in milliseconds, for the respawn
- * throttle and the linger: whole seconds of time() made a worker killed
- * after milliseconds look like one that lived a second.
- */
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /*

@@ -15,11 +15,11 @@
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
+#include "now.h"
 #include "wire.h"
 
 #define TICK_MS		1000		/* how often a wait looks at stress */
@@ -32,7 +32,6 @@
 #define FILL_TIMEOUT	(-2)
 #define FILL_STOP	(-3)
 
-static long long now_ms(void);
 static long long session_end(const struct wire *);
 static long long wait_deadline(const struct wire *, enum wait, long long);
 static int	 wait_fd(struct wire *, int, short, enum wait, long long);
@@ -224,19 +223,6 @@ wire_flush(struct wire *w)
 	}
 	w->olen = 0;
 	return 0;
-}
-
-/*
- * now_ms - the monotonic clock in milliseconds: deadlines must not move
- * when someone sets the date.
- */
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /*
