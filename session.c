@@ -170,6 +170,8 @@ enum args { ARGS_NONE, ARGS_OPTIONAL, ARGS_REQUIRED };
 
 #define CMD_JUNK	0x1	/* counts toward max-junk-commands */
 
+struct command;
+
 struct session {
 	const struct conf	*conf;
 	struct store		*store;
@@ -184,6 +186,7 @@ struct session {
 	struct txn		*txn;
 	char			 line[CMD_LINE_MAX + 1];
 	char			 cmd[ESC_MAX];	/* the line, escaped, for logs */
+	const struct command	*command;	/* the one running */
 	struct wire		 w;		/* the client's connection */
 };
 
@@ -415,6 +418,7 @@ dispatch(struct session *s, char *line, size_t len)
 		reply(s, R_SYNTAX, c->usage);
 		return;
 	}
+	s->command = c;
 	c->run(s, args);
 }
 
@@ -494,7 +498,7 @@ static void
 cmd_helo(struct session *s, char *args)
 {
 	if (!helo_ok(args)) {
-		reply(s, R_SYNTAX, lookup("HELO", 4)->usage);
+		reply(s, R_SYNTAX, s->command->usage);
 		return;
 	}
 	end_txn(s);
@@ -508,7 +512,7 @@ static void
 cmd_ehlo(struct session *s, char *args)
 {
 	if (!helo_ok(args)) {
-		reply(s, R_SYNTAX, lookup("EHLO", 4)->usage);
+		reply(s, R_SYNTAX, s->command->usage);
 		return;
 	}
 	end_txn(s);
@@ -533,7 +537,7 @@ cmd_mail(struct session *s, char *args)
 	const char		*end;
 
 	if (strncasecmp(args, "FROM:", 5) != 0) {
-		reply(s, R_SYNTAX, lookup("MAIL", 4)->usage);
+		reply(s, R_SYNTAX, s->command->usage);
 		return;
 	}
 	args += 5;
@@ -652,7 +656,7 @@ cmd_rcpt(struct session *s, char *args)
 	char			 esc[ESC_MAX];
 
 	if (strncasecmp(args, "TO:", 3) != 0) {
-		reply(s, R_SYNTAX, lookup("RCPT", 4)->usage);
+		reply(s, R_SYNTAX, s->command->usage);
 		return;
 	}
 	args += 3;
@@ -818,7 +822,7 @@ cmd_bdat(struct session *s, char *args)
 		 * Without a size there is no way to skip the chunk: what
 		 * follows would be read as commands.  Say why, and go.
 		 */
-		reply(s, R_SYNTAX, lookup("BDAT", 4)->usage);
+		reply(s, R_SYNTAX, s->command->usage);
 		reply(s, R_LOST_SYNC);
 		return;
 	}
