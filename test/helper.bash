@@ -206,6 +206,18 @@ workers_of() {
 	pgrep -P "$1" || true
 }
 
+# some_workers PID - the workers of master PID, once it has any (5 s at
+# most; fails if none came).
+some_workers() {
+	local i w
+	for i in $(seq 1 50); do
+		w=$(workers_of "$1")
+		[ -z "$w" ] || { echo "$w"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
 smtp_tcp() {
 	local fd
 	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || return 1

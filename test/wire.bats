@@ -120,12 +120,7 @@ flood() {
 	local i
 	conf "workers 1"
 	daemon_start
-	for i in $(seq 1 50); do
-		WORKER=$(workers_of "$DPID")
-		[ -z "$WORKER" ] || break
-		sleep 0.1
-	done
-	[ -n "$WORKER" ]
+	WORKER=$(some_workers "$DPID")
 	{
 		printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\n'
 		yes $'RCPT TO:<u@example.org>\r' | head -n "$N_FLOOD"
