@@ -59,6 +59,9 @@ attack: smtpd test/smtpc
 bench: smtpd
 	./bench/run
 
+bench/fsyncmark: bench/fsyncmark.c
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ bench/fsyncmark.c
+
 test/logsink: test/logsink.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/logsink.c
@@ -79,6 +82,6 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink
+	    test/logsink bench/fsyncmark
 
 .PHONY: all run test attack bench lint install clean
