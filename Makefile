@@ -62,6 +62,9 @@ bench: smtpd
 bench/fsyncmark: bench/fsyncmark.c
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ bench/fsyncmark.c
 
+bench/pipe: bench/pipe.c
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ bench/pipe.c
+
 test/logsink: test/logsink.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/logsink.c
@@ -82,6 +85,6 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink bench/fsyncmark
+	    test/logsink bench/fsyncmark bench/pipe
 
 .PHONY: all run test attack bench lint install clean
