@@ -53,10 +53,11 @@ attack: smtpd test/smtpc
 	./test/attack 180 spread
 	./test/attack 120 single
 
-# smtpd's msg/s and CPU per message next to Postfix's smtp-sink, over
-# loopback, spool on tmpfs: bench/run says how to read it.  About a
-# minute; not part of make test.
-bench: smtpd
+# smtpd's msg/s and CPU per message next to Postfix's smtp-sink and the
+# disk's fsync ceiling, over loopback: bench/run says how to read it.
+# About three minutes; not part of make test.  SMTPD=path benches
+# another binary.
+bench: smtpd bench/fsyncmark bench/pipe
 	./bench/run
 
 bench/fsyncmark: bench/fsyncmark.c
