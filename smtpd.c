@@ -200,6 +200,15 @@ main(int argc, char *argv[])
 		conf_free(&d.conf);
 		return 0;
 	}
+	/*
+	 * Load the time zone once, here, for every mode.  localtime_r()
+	 * need not load it (POSIX has only localtime() call tzset()), and
+	 * glibc's localtime() stats /etc/localtime on every call: loaded
+	 * before the fork, the zone is inherited by each worker, and
+	 * localtime_r() stamps a Date: without a system call.  A changed
+	 * zone then takes a restart, as in most daemons.
+	 */
+	tzset();
 	/* A client that hangs up must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
 	/* As root: know who we will become before opening anything. */
