@@ -32,6 +32,9 @@
  * logs go to syslog unless -d asks for stderr.
  */
 #define _DEFAULT_SOURCE		/* setgroups(): not POSIX, but everywhere */
+#ifdef __linux__
+#define _GNU_SOURCE		/* accept4(): in POSIX only since 2024 */
+#endif
 
 #include <sys/types.h>
 #ifdef __linux__
@@ -123,6 +126,8 @@ static void	 on_signal(int);
 static void	 on_worker_term(int);
 static void	 catch_signals(void);
 static const char *peer_name(int, char *, size_t);
+static const char *addr_text(const struct sockaddr_storage *, char *,
+		    size_t);
 static int	 serve_one(struct conf *, const struct passwd *, int);
 static int	 activated_fds(void);
 static int	 adopt_fds(struct daemon *, int, int *);
@@ -147,8 +152,9 @@ static void	 stop_pool(struct daemon *);
 static void	 worker_main(struct daemon *, int) __attribute__((noreturn));
 static void	 worker_signals(struct daemon *);
 static int	 accept_one(struct daemon *, struct listener **,
-		    const sigset_t *);
-static int	 serve_conn(struct daemon *, struct listener *, int);
+		    struct sockaddr_storage *, const sigset_t *);
+static int	 serve_conn(struct daemon *, struct listener *, int,
+		    const struct sockaddr_storage *);
 static void	 linger_close(int, int, int);
 
 /*
@@ -865,10 +871,11 @@ stop_pool(struct daemon *d)
 static void
 worker_main(struct daemon *d, int slot)
 {
-	struct listener	*l;
-	sigset_t	 none, blocked;
-	unsigned	 served = 0;
-	int		 fd, linger;
+	struct sockaddr_storage	 ss;
+	struct listener		*l;
+	sigset_t		 none, blocked;
+	unsigned		 served = 0;
+	int			 fd, linger;
 
 	got_term = got_hup = got_chld = got_usr1 = 0;
 	d->slot = slot;
@@ -880,10 +887,10 @@ worker_main(struct daemon *d, int slot)
 	d->nw = 0;
 	while (!got_term && !got_hup &&
 	    (d->conf.max_sessions == 0 || served < d->conf.max_sessions)) {
-		if ((fd = accept_one(d, &l, &none)) == -1)
+		if ((fd = accept_one(d, &l, &ss, &none)) == -1)
 			continue;
 		sigprocmask(SIG_SETMASK, &none, &blocked);
-		linger = serve_conn(d, l, fd);
+		linger = serve_conn(d, l, fd, &ss);
 		sigprocmask(SIG_SETMASK, &blocked, NULL);
 		linger_close(fd, fd, linger);
 		served++;
@@ -922,11 +929,13 @@ worker_signals(struct daemon *d)
 
 /*
  * serve_conn - the PROXY header if the listener expects one, then the
- * session.  A refused header closes the connection without a greeting.
- * Returns how long to linger for the client's last octets (ms).
+ * session; ss is the address accept() gave.  A refused header closes
+ * the connection without a greeting.  Returns how long to linger for
+ * the client's last octets (ms).
  */
 static int
-serve_conn(struct daemon *d, struct listener *l, int fd)
+serve_conn(struct daemon *d, struct listener *l, int fd,
+    const struct sockaddr_storage *ss)
 {
 	struct session_env	 env;
 	const char		*why, *p;
@@ -935,14 +944,14 @@ serve_conn(struct daemon *d, struct listener *l, int fd)
 
 	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
 	    sizeof(peer), &why)) == -1) {
-		p = peer_name(fd, peer, sizeof(peer));
+		p = addr_text(ss, peer, sizeof(peer));
 		log_warnx("event=proxy-refused peer=%s listen=%s reason=%s",
 		    p ? p : "unknown", l->name, why);
 		return 0;
 	}
 	memset(&env, 0, sizeof(env));
 	env.peer = r == PROXY_ADDRESS ? peer :
-	    peer_name(fd, peer, sizeof(peer));
+	    addr_text(ss, peer, sizeof(peer));
 	env.conf = &d->conf;
 	env.store = d->store;
 	env.stop = &got_term;
@@ -993,15 +1002,17 @@ linger_close(int in, int out, int ms)
 
 /*
  * accept_one - wait, with signals let in, for a connection on any
- * listener.  -1 when a signal came or another worker took the
- * connection first.
+ * listener, and take it, with the client's address in *ss.  -1 when a
+ * signal came or another worker took the connection first.
  */
 static int
-accept_one(struct daemon *d, struct listener **lp, const sigset_t *mask)
+accept_one(struct daemon *d, struct listener **lp,
+    struct sockaddr_storage *ss, const sigset_t *mask)
 {
-	fd_set	 rfd;
-	size_t	 i;
-	int	 fd, max = -1, flags;
+	fd_set		 rfd;
+	socklen_t	 len;
+	size_t		 i;
+	int		 fd, max = -1;
 
 	FD_ZERO(&rfd);
 	FD_SET(d->alive[0], &rfd);
@@ -1021,12 +1032,24 @@ accept_one(struct daemon *d, struct listener **lp, const sigset_t *mask)
 	for (i = 0; i < d->nl; i++) {
 		if (!FD_ISSET(d->l[i].fd, &rfd))
 			continue;
-		if ((fd = accept(d->l[i].fd, NULL, NULL)) == -1)
+		len = sizeof(*ss);
+		ss->ss_family = AF_UNSPEC;
+#ifdef SOCK_CLOEXEC
+		/*
+		 * Close-on-exec in the same call, and blocking: accept4()
+		 * takes O_NONBLOCK from its flags, never from the listener.
+		 */
+		if ((fd = accept4(d->l[i].fd, (struct sockaddr *)ss, &len,
+		    SOCK_CLOEXEC)) == -1)
+			continue;	/* EAGAIN: another worker got it */
+#else
+		if ((fd = accept(d->l[i].fd, (struct sockaddr *)ss,
+		    &len)) == -1)
 			continue;	/* EAGAIN: another worker got it */
 		/* Whether O_NONBLOCK is inherited is not portable. */
-		flags = fcntl(fd, F_GETFL);
-		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
 		*lp = &d->l[i];
 		return fd;
 	}
@@ -1035,22 +1058,34 @@ accept_one(struct daemon *d, struct listener **lp, const sigset_t *mask)
 
 /*
  * peer_name - the client's address as text, or NULL when fd is not a
- * socket (a pipe in the tests) or has no address.  An IPv4-mapped IPv6
- * address is shown as the IPv4 address it is.
+ * socket (a pipe in the tests) or has no address.
  */
 static const char *
 peer_name(int fd, char *buf, size_t bufsz)
 {
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	socklen_t		 len = sizeof(ss);
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return NULL;
-	if (ss.ss_family == AF_INET)
+	return addr_text(&ss, buf, bufsz);
+}
+
+/*
+ * addr_text - an IPv4 or IPv6 address as text, else NULL.  An
+ * IPv4-mapped IPv6 address is shown as the IPv4 address it is.
+ */
+static const char *
+addr_text(const struct sockaddr_storage *ss, char *buf, size_t bufsz)
+{
+	const struct sockaddr_in6	*sin6;
+	const struct sockaddr_in	*sin;
+
+	sin6 = (const struct sockaddr_in6 *)ss;
+	sin = (const struct sockaddr_in *)ss;
+	if (ss->ss_family == AF_INET)
 		return inet_ntop(AF_INET, &sin->sin_addr, buf, bufsz);
-	if (ss.ss_family != AF_INET6)
+	if (ss->ss_family != AF_INET6)
 		return NULL;
 	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
 		return inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
