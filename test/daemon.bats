@@ -157,6 +157,61 @@ pool_of() {
 	[ "$(count_messages example.org u)" -eq 3 ]
 }
 
+# eight - the master has its 8 workers.
+eight() {
+	[ "$(workers_of "$DPID" | grep -c .)" -eq 8 ]
+}
+
+@test "connections that come at once each get a worker at once" {
+	conf "workers 8"
+	daemon_start
+	wait_for eight
+	fds=()
+	for i in 1 2 3 4 5 6; do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+		fds+=("$fd")
+	done
+	# Each is greeted while all six stay open: no connection waits
+	# for a worker that is busy while others are idle.
+	for fd in "${fds[@]}"; do
+		IFS= read -r -t 5 line <&"$fd"
+		[[ "$line" == "220 "* ]]
+	done
+	for fd in "${fds[@]}"; do exec {fd}>&-; done
+}
+
+@test "a connection wakes one idle worker, not the pool: no failed accept (Linux)" {
+	[ "$(uname -s)" = Linux ] || skip "the exclusive wait is Linux's"
+	command -v strace >/dev/null || skip "strace is not installed"
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	conf "workers 8" "listen 127.0.0.1:0"
+	# LeakSanitizer cannot run under ptrace; the other tests cover it.
+	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$TMP/trace" \
+	    -e trace=accept,accept4 "$SMTPD" -d -f "$(run_conf)" \
+	    >>"$LOG" 2>&1 3>&- &
+	tracer=$!
+	wait_log 'event=start pid='
+	DPID=$(sed -n 's/.*event=start pid=\([0-9]*\).*/\1/p' "$LOG")
+	PORT=$(sed -n 's/.*event=listen addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$LOG")
+	wait_for eight
+	# Time for the workers to wait, and for each session's worker to
+	# wait again before the next connection.
+	sleep 1
+	for i in 1 2 3 4 5 6; do
+		run smtp_tcp "QUIT"
+		[[ "$output" == *"221 2.0.0 "* ]]
+		sleep 0.3
+	done
+	kill -TERM "$DPID"
+	wait "$tracer"
+	DPID=
+	# Woken all at once by pselect(), the idle workers raced for each
+	# connection and the losers' accepts failed: 26 for these six.
+	[ "$(grep -c 'accept.* EAGAIN' "$TMP/trace")" -le 2 ]
+	[ "$(grep -c 'accept4\?(' "$TMP/trace")" -ge 6 ]
+}
+
 @test "kill -9 of a worker: the master replaces it, acknowledged mail stays" {
 	daemon_start
 	client 1 2
