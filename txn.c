@@ -120,6 +120,7 @@ trace_headers(struct txn *t)
 	const char		*peer = cl->peer;
 	char			 hdr[2048], date[64], from[1024], lit[80];
 	char			 note[2 * ADDR_DOMAIN_MAX + 1];
+	struct tm		 tm;
 	time_t			 now = time(NULL);
 	int			 n;
 
@@ -136,8 +137,10 @@ trace_headers(struct txn *t)
 	else
 		snprintf(from, sizeof(from), "%s (HELO %s)", lit,
 		    comment_escape(cl->helo, note, sizeof(note)));
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
-	    localtime(&now));
+	/* localtime() would stat /etc/localtime for every message. */
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		snprintf(date, sizeof(date), "unknown");
 	n = snprintf(hdr, sizeof(hdr),
 	    "Return-Path: <%s>\r\n"
 	    "Received: from %s\r\n"
