@@ -49,10 +49,12 @@ struct store {
 	int		 fd;			/* the spool directory */
 	char		 host[256];		/* escaped for file names */
 	unsigned	 count;			/* Q in the Maildir name */
+	struct store_msg *msg;			/* allocated once, reused */
 };
 
 struct store_msg {
 	struct store	*st;
+	int		 busy;			/* st->msg is in use */
 	int		 tmpfd;			/* the tmp/ directory */
 	int		 fd;			/* the message file */
 	int		 err;			/* first errno, sticky */
@@ -70,6 +72,8 @@ static int	 maildir_make(struct store *, const struct store_rcpt *);
 static int	 mkdir_sync(int, const char *);
 static void	 clean_tmp(int);
 static void	 clean_box(struct store *, const struct store_rcpt *);
+static struct store_msg *msg_get(struct store *);
+static void	 msg_put(struct store_msg *);
 static void	 put(struct store_msg *, const char *, size_t);
 static int	 flush_buf(struct store_msg *);
 static int	 link_all(struct store_msg *, const struct store_rcpt *,
@@ -120,6 +124,7 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	close(st->fd);
+	free(st->msg);
 	free(st);
 }
 
@@ -151,12 +156,8 @@ store_create(struct store *st, const struct store_rcpt *first)
 	struct timeval		 tv;
 	int			 n;
 
-	if ((m = malloc(sizeof(*m))) == NULL)
+	if ((m = msg_get(st)) == NULL)
 		return NULL;
-	m->st = st;
-	m->fd = -1;
-	m->err = m->cr = 0;
-	m->size = m->len = 0;
 	if ((m->tmpfd = maildir_sub(st, first, "tmp")) == -1)
 		goto fail;
 	clean_tmp(m->tmpfd);
@@ -180,7 +181,7 @@ fail:
 	n = errno;
 	if (m->tmpfd != -1)
 		close(m->tmpfd);
-	free(m);
+	msg_put(m);
 	errno = n;
 	return NULL;
 }
@@ -189,6 +190,41 @@ const char *
 store_id(const struct store_msg *m)
 {
 	return m->id;
+}
+
+/*
+ * msg_get - the store's one message buffer, or, should a second message
+ * be open at once, a buffer of its own.  A daemon writes one message at
+ * a time; allocating 64 kB per message cost a brk() to grow the heap
+ * and one to trim it again, each time.
+ */
+static struct store_msg *
+msg_get(struct store *st)
+{
+	struct store_msg	*m;
+
+	if (st->msg == NULL && (st->msg = malloc(sizeof(*st->msg))) != NULL)
+		st->msg->busy = 0;
+	if (st->msg != NULL && !st->msg->busy)
+		m = st->msg;
+	else if ((m = malloc(sizeof(*m))) == NULL)
+		return NULL;
+	m->st = st;
+	m->busy = 1;
+	m->tmpfd = -1;
+	m->fd = -1;
+	m->err = m->cr = 0;
+	m->size = m->len = 0;
+	return m;
+}
+
+static void
+msg_put(struct store_msg *m)
+{
+	if (m == m->st->msg)
+		m->busy = 0;
+	else
+		free(m);
 }
 
 /*
@@ -269,7 +305,7 @@ flush_buf(struct store_msg *m)
 
 /*
  * store_commit - make the message durable in every recipient's new/ and
- * free it.  0 on success; -1 with errno set, and nothing in any new/.
+ * release it.  0 on success; -1 with errno set, and nothing in any new/.
  */
 int
 store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
@@ -294,7 +330,7 @@ store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 }
 
 /*
- * store_abort - drop the message: remove the tmp/ file and free.
+ * store_abort - drop the message: remove the tmp/ file and release it.
  */
 void
 store_abort(struct store_msg *m)
@@ -306,7 +342,7 @@ store_abort(struct store_msg *m)
 	if (unlinkat(m->tmpfd, m->name, 0) == -1)
 		log_warn("store: unlink tmp/%s", m->name);
 	close(m->tmpfd);
-	free(m);
+	msg_put(m);
 }
 
 /*
