@@ -1,21 +1,27 @@
 /*
  * store.c - the Maildir spool.
  *
- * Writing one message (store_create, store_write..., store_commit):
+ * Writing one message (store_create, store_write..., store_commit) for
+ * one recipient:
  *
- *	open  D/L/tmp/NAME		O_CREAT|O_EXCL, 0600
+ *	openat D/L/tmp/NAME		O_CREAT|O_EXCL, 0600
  *	write ...			buffered; the first error is kept
  *	fsync, close			the bytes are on disk
- *	link  D/L/new/NAME,S=SIZE	for each recipient's maildir ...
- *	fsync D/L/new			... and its directory entry is on disk
- *	unlink D/L/tmp/NAME
+ *	renameat D/L/new/NAME,S=SIZE	out of tmp/ and into new/ in one step
+ *	fsync D/L/new			the directory entry is on disk
  *
- * Only then may the caller say 250.  A crash before the first link leaves
- * a file in tmp/ only, which no mail reader looks at and which a later
- * delivery through that maildir (to any of its recipients) removes after
- * 36 hours, as Dovecot does.  If any link fails, the links already made
- * are removed again: SMTP cannot report a partial success after DATA, so
- * it is all recipients or none.
+ * For several maildirs the file is hard-linked into each new/ but the
+ * last, which gets it by renameat, and each new/ is fsynced in turn.  Only
+ * then may the caller say 250.  If any step fails, the names already made
+ * in a new/ are removed again: SMTP cannot report a partial success after
+ * DATA, so it is all recipients or none.  renameat() would replace a name
+ * already in new/, where link() would fail; the name is unique to this
+ * host, process and message, so there is none to replace.
+ *
+ * A crash before the message reaches a new/ leaves a file in tmp/ only,
+ * which no mail reader looks at and which a later delivery through that
+ * maildir (to any of its recipients) removes after 36 hours, as Dovecot
+ * does.
  *
  * Names follow the Maildir spec: time.MusecPpidQcount.host, with '/' and
  * ':' in the host written as \057 and \072; the name in new/ adds the
@@ -59,6 +65,7 @@ struct store_msg {
 	int		 fd;			/* the message file */
 	int		 err;			/* first errno, sticky */
 	int		 cr;			/* a CR is pending */
+	int		 moved;			/* tmp/NAME was renamed away */
 	uint64_t	 size;			/* octets written */
 	size_t		 len;			/* octets in buf */
 	char		 name[NAME_MAX + 1];	/* name in tmp/ */
@@ -80,7 +87,7 @@ static int	 link_all(struct store_msg *, const struct store_rcpt *,
 		    size_t);
 static void	 unlink_all(struct store_msg *, const struct store_rcpt *,
 		    size_t, const char *);
-static int	 same_box(const struct store_rcpt *, const struct store_rcpt *);
+static int	 first_of(const struct store_rcpt *, size_t);
 
 /*
  * store_open - open (creating if need be) the spool directory.
@@ -213,7 +220,7 @@ msg_get(struct store *st)
 	m->busy = 1;
 	m->tmpfd = -1;
 	m->fd = -1;
-	m->err = m->cr = 0;
+	m->err = m->cr = m->moved = 0;
 	m->size = m->len = 0;
 	return m;
 }
@@ -330,7 +337,8 @@ store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 }
 
 /*
- * store_abort - drop the message: remove the tmp/ file and release it.
+ * store_abort - drop the message: remove its tmp/ file, if it still has
+ * one, and release it.
  */
 void
 store_abort(struct store_msg *m)
@@ -339,34 +347,44 @@ store_abort(struct store_msg *m)
 		return;
 	if (m->fd != -1)
 		close(m->fd);
-	if (unlinkat(m->tmpfd, m->name, 0) == -1)
+	if (!m->moved && unlinkat(m->tmpfd, m->name, 0) == -1)
 		log_warn("store: unlink tmp/%s", m->name);
 	close(m->tmpfd);
 	msg_put(m);
 }
 
 /*
- * link_all - link tmp/NAME as new/NAME,S=SIZE in each distinct maildir and
- * fsync each new/; on failure undo the links made and return -1.
+ * link_all - put tmp/NAME as new/NAME,S=SIZE into each distinct maildir,
+ * linked into all but the last, renamed into the last, each new/ fsynced;
+ * on failure remove the names made and return -1.
  */
 static int
 link_all(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 {
 	char	 final[NAME_MAX + 1 + 32];	/* store_create left room */
-	size_t	 i, j;
+	size_t	 i, last;
 	int	 fd, rc;
 
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	snprintf(final, sizeof(final), "%s,S=%" PRIu64, m->name, m->size);
+	for (last = n - 1; last > 0 && !first_of(rcpt, last); last--)
+		;
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < i && !same_box(&rcpt[i], &rcpt[j]); j++)
-			;
-		if (j < i)
+		if (!first_of(rcpt, i))
 			continue;	/* one file per mailbox */
 		if (i > 0)
 			clean_box(m->st, &rcpt[i]);
 		if ((fd = maildir_sub(m->st, &rcpt[i], "new")) == -1)
 			break;
-		rc = linkat(m->tmpfd, m->name, fd, final, 0);
+		if (i == last)
+			rc = renameat(m->tmpfd, m->name, fd, final);
+		else
+			rc = linkat(m->tmpfd, m->name, fd, final, 0);
+		if (rc == 0 && i == last)
+			m->moved = 1;
 		if (rc == 0 && fsync(fd) == -1) {
 			rc = -1;
 			unlinkat(fd, final, 0);
@@ -403,11 +421,19 @@ unlink_all(struct store_msg *m, const struct store_rcpt *rcpt, size_t n,
 	errno = saved;
 }
 
+/*
+ * first_of - is rcpt[i] the first of the recipients with its maildir?
+ */
 static int
-same_box(const struct store_rcpt *a, const struct store_rcpt *b)
+first_of(const struct store_rcpt *rcpt, size_t i)
 {
-	return strcmp(a->domain, b->domain) == 0 &&
-	    strcmp(a->local, b->local) == 0;
+	size_t	 j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(rcpt[i].domain, rcpt[j].domain) == 0 &&
+		    strcmp(rcpt[i].local, rcpt[j].local) == 0)
+			return 0;
+	return 1;
 }
 
 /*

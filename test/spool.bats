@@ -2,8 +2,9 @@
 # The Maildir spool: what a 250 after DATA or BDAT LAST leaves on disk,
 # and what every other outcome does not.  Each recipient has a Maildir
 # at SPOOL/DOMAIN/LOCALPART/{tmp,new,cur}; one transaction is one file,
-# written in a tmp/, hard-linked into each new/, named with the id of the
-# 250 reply and the Maildir++ ",S=" size.
+# written in a tmp/, hard-linked into each new/ but the last, renamed into
+# that one, named with the id of the 250 reply and the Maildir++ ",S="
+# size.
 
 load helper
 
@@ -99,25 +100,30 @@ make_maildir() {
 	[ -z "$(tmp_files example.org carol)" ]
 }
 
-@test "the 250 comes after fsync(file), link, fsync(new/) per mailbox, unlink(tmp)" {
-	command -v strace >/dev/null || skip "strace is not installed"
-	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
-	make_maildir example.org bob
-	make_maildir example.org carol
-	printf '%s\r\n' "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
-	    "RCPT TO:<bob@example.org>" "RCPT TO:<carol@example.org>" \
-	    "DATA" "Hello" "." "QUIT" >"$TMP/in"
+# store_events RCPT... - one message to the recipients (their maildirs
+# made beforehand) through smtpd -i under strace; prints, in order, what
+# the store did: create (tmp/ file), fsync-file, link, rename, fsync-new
+# (of the new/ just linked or renamed into), fsync-other, unlink-tmp,
+# 250 (the reply written), scan (a tmp/ opened to be read).
+store_events() {
+	local r
+	for r in "$@"; do make_maildir "${r#*@}" "${r%@*}"; done
+	{
+		printf '%s\r\n' "EHLO client.test" "MAIL FROM:<alice@sender.test>"
+		for r in "$@"; do printf 'RCPT TO:<%s>\r\n' "$r"; done
+		printf '%s\r\n' "DATA" "Hello" "." "QUIT"
+	} >"$TMP/in"
 	# LeakSanitizer cannot run under ptrace; the other tests cover it.
-	run env ASAN_OPTIONS=detect_leaks=0 strace -o "$TMP/trace" -s 4096 \
-	    -e trace=openat,fsync,linkat,unlinkat,write \
-	    "$SMTPD" -i -d -f "$(run_conf)" <"$TMP/in"
-	[ "$status" -eq 0 ]
-	[ "$(count_messages example.org carol)" -eq 1 ]
-	events=$(awk '
+	env ASAN_OPTIONS=detect_leaks=0 strace -o "$TMP/trace" -s 4096 \
+	    -e trace=openat,fsync,linkat,renameat,renameat2,unlinkat,write \
+	    "$SMTPD" -i -d -f "$(run_conf)" <"$TMP/in" >/dev/null 2>>"$LOG" ||
+	    return 1
+	awk '
 	    /O_EXCL/ && / = [0-9]+$/ { file = $NF; print "create"; next }
-	    /^linkat\(/ && / = 0$/ {
+	    /^openat\([0-9]+, "\.", .*O_DIRECTORY/ { print "scan"; next }
+	    /^(linkat|renameat2?)\(/ && / = 0$/ {
 		split($0, a, /[(, ]+/); dir = a[4]; file = ""
-		print "link"; next }
+		print (a[1] == "linkat" ? "link" : "rename"); next }
 	    /^fsync\(/ && / = 0$/ {
 		split($0, a, /[()]/)
 		if (a[2] == file) print "fsync-file"
@@ -126,8 +132,32 @@ make_maildir() {
 		next }
 	    /^unlinkat\(/ && / = 0$/ && !/,S=/ { print "unlink-tmp"; next }
 	    /^write\(1, .*250 2\.0\.0 Ok: queued/ { print "250"; next }
-	' "$TMP/trace" | tr '\n' ' ')
-	[ "$events" = "create fsync-file link fsync-new link fsync-new unlink-tmp 250 " ]
+	' "$TMP/trace" | tr '\n' ' '
+}
+
+strace_works() {
+	command -v strace >/dev/null || skip "strace is not installed"
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+}
+
+@test "one recipient: fsync(file), rename into new/, fsync(new/), then 250" {
+	strace_works
+	run store_events bob@example.org
+	[ "$status" -eq 0 ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ -z "$(tmp_files example.org bob)" ]
+	[ "$output" = "create fsync-file rename fsync-new 250 " ]
+}
+
+@test "several recipients: link and fsync(new/) each, rename into the last, then 250" {
+	strace_works
+	run store_events bob@example.org carol@example.org dave@example.org
+	[ "$status" -eq 0 ]
+	for u in bob carol dave; do
+		[ "$(count_messages example.org "$u")" -eq 1 ]
+		[ -z "$(tmp_files example.org "$u")" ]
+	done
+	[ "$output" = "create fsync-file link fsync-new link fsync-new rename fsync-new 250 " ]
 }
 
 @test "a DATA message is stored byte for byte, with LF line ends" {
@@ -390,6 +420,22 @@ make_maildir() {
 	    [ ! -s "$SPOOL/example.org/carol/new" ]
 	[ -z "$(tmp_files example.org bob)" ]
 	[ -z "$(tmp_files example.org carol)" ]
+	[ -z "$(tmp_files example.org dave)" ]
+}
+
+@test "if the last recipient's new/, the one renamed into, fails, none gets it" {
+	make_maildir example.org bob
+	mkdir -p "$SPOOL/example.org/carol/tmp" "$SPOOL/example.org/carol/cur"
+	: >"$SPOOL/example.org/carol/new"	# a file where new/ should be
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "RCPT TO:<dave@example.org>" \
+	    "RCPT TO:<carol@example.org>" "DATA" "Hello" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[-2]}" = "451 4.3.0 Local error in processing, try again later" ]
+	[ -z "$(queued_id)" ]
+	[ "$(count_messages example.org bob)" -eq 0 ]
+	[ "$(count_messages example.org dave)" -eq 0 ]
+	[ -z "$(tmp_files example.org bob)" ]
 	[ -z "$(tmp_files example.org dave)" ]
 }
 
