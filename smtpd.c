@@ -276,6 +276,8 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd)
 	/* A client that stopped taking replies has no last one to save. */
 	linger = session_run(fd, out, &env) == -1 ? 0 : LINGER_MS;
 	linger_close(fd, out, linger);
+	while (store_tidy(env.store) == 1)	/* the client has gone */
+		;
 	store_close(env.store);
 	return 0;
 }
@@ -911,6 +913,7 @@ worker_main(struct daemon *d, int slot)
 		linger = serve_conn(d, l, fd, &ss);
 		sigprocmask(SIG_SETMASK, &blocked, NULL);
 		linger_close(fd, fd, linger);
+		store_tidy(d->store);		/* stale tmp/ files, a little */
 		served++;
 	}
 	_exit(0);

@@ -16,12 +16,28 @@
  * in a new/ are removed again: SMTP cannot report a partial success after
  * DATA, so it is all recipients or none.  renameat() would replace a name
  * already in new/, where link() would fail; the name is unique to this
- * host, process and message, so there is none to replace.
+ * host, process and message, so there is none to replace.  (O_TMPFILE
+ * and linkat() would leave nothing in tmp/ after a crash, but are Linux
+ * only, need /proc or a capability to link, and measured no faster.)
  *
- * A crash before the message reaches a new/ leaves a file in tmp/ only,
- * which no mail reader looks at and which a later delivery through that
- * maildir (to any of its recipients) removes after 36 hours, as Dovecot
- * does.
+ * A crash before the message reaches a new/ leaves a file in tmp/, which
+ * no mail reader looks at.  Such files are removed once they are more
+ * than 36 hours old, as Dovecot does, by store_tidy(), which the caller
+ * runs after a session, never between a message and its 250.  It scans
+ * the tmp/ of each maildir this process delivered to, once in the hour
+ * of its first delivery and once in each later hour that brings it mail,
+ * at most TIDY_BUDGET entries a call; a tmp/ full of young files costs
+ * deliveries nothing.
+ *
+ * Per message the store makes no other system call than those above
+ * (and getpid() for the name): a struct store keeps, for the BOXES
+ * maildirs it used last, descriptors on their tmp/ and new/, and one
+ * message buffer.  A kept descriptor is trusted for RECHECK_MS; the
+ * next use after that compares it with its path (st_dev, st_ino), so
+ * that a maildir moved aside is not written to for longer.  An openat(),
+ * link or rename through a kept descriptor that fails as if its
+ * directory were gone (ENOENT, ESTALE) drops it and tries once more with
+ * the path, creating the maildir if need be, as a first delivery does.
  *
  * Names follow the Maildir spec: time.MusecPpidQcount.host, with '/' and
  * ':' in the host written as \057 and \072; the name in new/ adds the
@@ -45,23 +61,53 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "now.h"
 #include "store.h"
 
 #define STORE_BUFSZ	65536
-#define STALE_SECONDS	(36 * 60 * 60)
+#define STALE_SECONDS	(36 * 60 * 60)	/* Dovecot's age for a tmp/ file */
+#define BOXES		32		/* maildirs whose descriptors are kept */
+#define RECHECK_MS	5000		/* a kept descriptor is trusted this long */
+#define TIDY_MS		(60 * 60 * 1000LL)	/* a tmp/ is scanned once per */
+#define TIDY_SLOTS	1024		/* maildirs tidied an hour: 3/4 of it */
+#define TIDY_BUDGET	1024		/* tmp/ entries read per store_tidy() */
 #define DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#define BOX_NAMESZ	(2 * NAME_MAX + 2)	/* DOMAIN/LOCAL, see name_ok */
+
+/* One maildir's kept descriptors. */
+struct box {
+	char		*name;		/* "DOMAIN/LOCAL"; NULL: a free slot */
+	uint64_t	 hash;		/* of name */
+	int		 tmp, new;	/* on DOMAIN/LOCAL/tmp and .../new */
+	dev_t		 tmp_dev, new_dev;
+	ino_t		 tmp_ino, new_ino;
+	long long	 checked;	/* now_ms() it last matched its path */
+	long long	 hour;		/* the tidy hour it was last due in */
+	unsigned long long used;	/* st->tick at its last use */
+	unsigned	 pins;		/* open messages in its tmp/ */
+	int		 dead;		/* replaced: freed once unpinned */
+	int		 untidy;	/* its tmp/ is due for a scan */
+};
 
 struct store {
 	int		 fd;			/* the spool directory */
 	char		 host[256];		/* escaped for file names */
 	unsigned	 count;			/* Q in the Maildir name */
 	struct store_msg *msg;			/* allocated once, reused */
+	struct box	 box[BOXES];
+	unsigned long long tick;		/* for the least recently used */
+	long long	 start;			/* now_ms() at store_open() */
+	uint64_t	*tidied;		/* hashes scanned this hour */
+	unsigned	 ntidied;
+	long long	 tidy_hour;		/* the hour tidied[] is for */
+	DIR		*scan;			/* the tmp/ being tidied */
+	char		 scan_name[BOX_NAMESZ];
 };
 
 struct store_msg {
 	struct store	*st;
+	struct box	*box;			/* where tmp/NAME is; pinned */
 	int		 busy;			/* st->msg is in use */
-	int		 tmpfd;			/* the tmp/ directory */
 	int		 fd;			/* the message file */
 	int		 err;			/* first errno, sticky */
 	int		 cr;			/* a CR is pending */
@@ -73,24 +119,41 @@ struct store_msg {
 	char		 buf[STORE_BUFSZ];
 };
 
-static int	 maildir_sub(struct store *, const struct store_rcpt *,
-		    const char *);
-static int	 maildir_make(struct store *, const struct store_rcpt *);
-static int	 mkdir_sync(int, const char *);
-static void	 clean_tmp(int);
-static void	 clean_box(struct store *, const struct store_rcpt *);
 static struct store_msg *msg_get(struct store *);
 static void	 msg_put(struct store_msg *);
 static void	 put(struct store_msg *, const char *, size_t);
 static int	 flush_buf(struct store_msg *);
-static int	 link_all(struct store_msg *, const struct store_rcpt *,
+static int	 deliver(struct store_msg *, const struct store_rcpt *,
 		    size_t);
-static void	 unlink_all(struct store_msg *, const struct store_rcpt *,
+static int	 deliver_one(struct store_msg *, const struct store_rcpt *,
+		    const char *, int);
+static void	 undeliver(struct store_msg *, const struct store_rcpt *,
 		    size_t, const char *);
 static int	 first_of(const struct store_rcpt *, size_t);
+static int	 gone(int);
+static int	 box_name(const struct store_rcpt *, char *, uint64_t *);
+static struct box *box_find(struct store *, const char *, uint64_t);
+static struct box *box_get(struct store *, const struct store_rcpt *);
+static struct box *box_open(struct store *, const struct store_rcpt *,
+		    const char *, uint64_t);
+static int	 box_current(struct store *, const struct box *);
+static void	 box_drop(struct box *);
+static void	 box_unpin(struct box *);
+static void	 box_free(struct box *);
+static void	 box_due(struct store *, struct box *, long long);
+static int	 maildir_sub(struct store *, const struct store_rcpt *,
+		    const char *, dev_t *, ino_t *);
+static int	 maildir_make(struct store *, const struct store_rcpt *);
+static int	 mkdir_sync(int, const char *);
+static void	 close_quiet(int);
+static int	 tidied(struct store *, long long, uint64_t, int);
+static int	 tidy_start(struct store *);
+static void	 tidy_some(struct store *, unsigned *);
 
 /*
- * store_open - open (creating if need be) the spool directory.
+ * store_open - open (creating if need be) the spool directory.  The
+ * struct store belongs to the process that delivers through it: a
+ * daemon opens it before it forks and delivers only in the children.
  */
 struct store *
 store_open(const char *spool, const char *hostname)
@@ -122,15 +185,30 @@ store_open(const char *spool, const char *hostname)
 			*p++ = hostname[i];
 	}
 	*p = '\0';
+	st->start = now_ms();
+	st->tidy_hour = -1;
 	return st;
 }
 
+/*
+ * store_close - close the spool, the kept descriptors and any scan.
+ * No message may be open.
+ */
 void
 store_close(struct store *st)
 {
+	size_t	 i;
+
 	if (st == NULL)
 		return;
-	close(st->fd);
+	for (i = 0; i < BOXES; i++)
+		if (st->box[i].name != NULL)
+			box_free(&st->box[i]);
+	if (st->scan != NULL && closedir(st->scan) == -1)
+		log_warn("store: closedir %s/tmp", st->scan_name);
+	if (close(st->fd) == -1)
+		log_warn("store: close spool");
+	free(st->tidied);
 	free(st->msg);
 	free(st);
 }
@@ -154,21 +232,21 @@ store_name_ok(const char *s)
 }
 
 /*
- * store_create - start a message in the first recipient's tmp/.
+ * store_create - start a message in the first recipient's tmp/.  A tmp/
+ * kept from an earlier message that has gone away since is opened again
+ * by its path, once.
  */
 struct store_msg *
 store_create(struct store *st, const struct store_rcpt *first)
 {
 	struct store_msg	*m;
 	struct timeval		 tv;
-	int			 n;
+	int			 n, tries;
 
 	if ((m = msg_get(st)) == NULL)
 		return NULL;
-	if ((m->tmpfd = maildir_sub(st, first, "tmp")) == -1)
+	if (gettimeofday(&tv, NULL) == -1)
 		goto fail;
-	clean_tmp(m->tmpfd);
-	gettimeofday(&tv, NULL);
 	n = snprintf(m->id, sizeof(m->id), "%lld.M%06ldP%ldQ%u",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
 	    ++st->count);
@@ -177,17 +255,23 @@ store_create(struct store *st, const struct store_rcpt *first)
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	m->fd = openat(m->tmpfd, m->name,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (m->fd == -1)
-		goto fail;
+	for (tries = 0; ; tries++) {
+		if ((m->box = box_get(st, first)) == NULL)
+			goto fail;
+		m->fd = openat(m->box->tmp, m->name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (m->fd != -1)
+			break;
+		if (tries > 0 || !gone(errno))
+			goto fail;
+		box_drop(m->box);
+	}
+	m->box->pins++;
 	return m;
 fail:
+	n = errno;
 	log_warn("store: cannot create message in %s/%s/tmp", first->domain,
 	    first->local);
-	n = errno;
-	if (m->tmpfd != -1)
-		close(m->tmpfd);
 	msg_put(m);
 	errno = n;
 	return NULL;
@@ -217,8 +301,8 @@ msg_get(struct store *st)
 	else if ((m = malloc(sizeof(*m))) == NULL)
 		return NULL;
 	m->st = st;
+	m->box = NULL;
 	m->busy = 1;
-	m->tmpfd = -1;
 	m->fd = -1;
 	m->err = m->cr = m->moved = 0;
 	m->size = m->len = 0;
@@ -326,7 +410,7 @@ store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 	if (close(m->fd) == -1 && m->err == 0)
 		m->err = errno;
 	m->fd = -1;
-	if (m->err == 0 && link_all(m, rcpt, n) == -1)
+	if (m->err == 0 && deliver(m, rcpt, n) == -1)
 		m->err = errno;
 	if (m->err != 0)
 		log_warn("store: %s: commit failed", m->id);
@@ -345,25 +429,24 @@ store_abort(struct store_msg *m)
 {
 	if (m == NULL)
 		return;
-	if (m->fd != -1)
-		close(m->fd);
-	if (!m->moved && unlinkat(m->tmpfd, m->name, 0) == -1)
+	if (m->fd != -1 && close(m->fd) == -1)
+		log_warn("store: close tmp/%s", m->name);
+	if (!m->moved && unlinkat(m->box->tmp, m->name, 0) == -1)
 		log_warn("store: unlink tmp/%s", m->name);
-	close(m->tmpfd);
+	box_unpin(m->box);
 	msg_put(m);
 }
 
 /*
- * link_all - put tmp/NAME as new/NAME,S=SIZE into each distinct maildir,
+ * deliver - put tmp/NAME as new/NAME,S=SIZE into each distinct maildir,
  * linked into all but the last, renamed into the last, each new/ fsynced;
  * on failure remove the names made and return -1.
  */
 static int
-link_all(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
+deliver(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 {
 	char	 final[NAME_MAX + 1 + 32];	/* store_create left room */
 	size_t	 i, last;
-	int	 fd, rc;
 
 	if (n == 0) {
 		errno = EINVAL;
@@ -375,48 +458,81 @@ link_all(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 	for (i = 0; i < n; i++) {
 		if (!first_of(rcpt, i))
 			continue;	/* one file per mailbox */
-		if (i > 0)
-			clean_box(m->st, &rcpt[i]);
-		if ((fd = maildir_sub(m->st, &rcpt[i], "new")) == -1)
-			break;
-		if (i == last)
-			rc = renameat(m->tmpfd, m->name, fd, final);
-		else
-			rc = linkat(m->tmpfd, m->name, fd, final, 0);
-		if (rc == 0 && i == last)
-			m->moved = 1;
-		if (rc == 0 && fsync(fd) == -1) {
-			rc = -1;
-			unlinkat(fd, final, 0);
-		}
-		close(fd);
-		if (rc == -1)
+		if (deliver_one(m, &rcpt[i], final, i == last) == -1)
 			break;
 	}
 	if (i == n)
 		return 0;
 	log_warn("store: %s: deliver to %s@%s", m->id, rcpt[i].local,
 	    rcpt[i].domain);
-	unlink_all(m, rcpt, i, final);
+	undeliver(m, rcpt, i, final);
 	return -1;
 }
 
 /*
- * unlink_all - remove final from the first n recipients' new/.
+ * deliver_one - link (or, for the last maildir, rename) tmp/NAME to
+ * final in one maildir's new/ and fsync the new/; a kept new/ that has
+ * gone away is opened again by its path, once.  On failure nothing of
+ * this message is left in that new/.
+ */
+static int
+deliver_one(struct store_msg *m, const struct store_rcpt *r,
+    const char *final, int last)
+{
+	struct box	*b;
+	int		 rc, tries, saved;
+
+	for (tries = 0; ; tries++) {
+		if ((b = box_get(m->st, r)) == NULL)
+			return -1;
+		if (last)
+			rc = renameat(m->box->tmp, m->name, b->new, final);
+		else
+			rc = linkat(m->box->tmp, m->name, b->new, final, 0);
+		if (rc == 0)
+			break;
+		if (tries > 0 || !gone(errno))
+			return -1;
+		box_drop(b);
+	}
+	if (last)
+		m->moved = 1;
+	if (fsync(b->new) == 0)
+		return 0;
+	saved = errno;
+	if (unlinkat(b->new, final, 0) == -1)
+		log_warn("store: unlink %s/new/%s", b->name, final);
+	else if (fsync(b->new) == -1)
+		log_warn("store: fsync %s/new", b->name);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * undeliver - remove final from the new/ of the first n recipients.  A
+ * maildir still kept is reached through the descriptor the link was
+ * made with, not its path, which may name another directory by now.
  */
 static void
-unlink_all(struct store_msg *m, const struct store_rcpt *rcpt, size_t n,
+undeliver(struct store_msg *m, const struct store_rcpt *rcpt, size_t n,
     const char *final)
 {
-	size_t	 i;
-	int	 fd, saved = errno;
+	struct box	*b;
+	char		 name[BOX_NAMESZ];
+	uint64_t	 h;
+	size_t		 i;
+	int		 saved = errno;
 
 	for (i = 0; i < n; i++) {
-		if ((fd = maildir_sub(m->st, &rcpt[i], "new")) == -1)
+		if (!first_of(rcpt, i) || box_name(&rcpt[i], name, &h) == -1)
 			continue;
-		if (unlinkat(fd, final, 0) == 0)
-			fsync(fd);
-		close(fd);
+		if ((b = box_find(m->st, name, h)) == NULL &&
+		    (b = box_get(m->st, &rcpt[i])) == NULL)
+			continue;
+		if (unlinkat(b->new, final, 0) == -1)
+			log_warn("store: unlink %s/new/%s", b->name, final);
+		else if (fsync(b->new) == -1)
+			log_warn("store: fsync %s/new", b->name);
 	}
 	errno = saved;
 }
@@ -437,25 +553,216 @@ first_of(const struct store_rcpt *rcpt, size_t i)
 }
 
 /*
- * maildir_sub - open DOMAIN/LOCAL/sub, creating the maildir if missing.
+ * gone - does this errno, from an operation through a kept directory
+ * descriptor, say the directory is no longer there?
  */
 static int
-maildir_sub(struct store *st, const struct store_rcpt *r, const char *sub)
+gone(int e)
 {
-	char	 path[PATH_MAX];
-	int	 fd, box;
+	return e == ENOENT || e == ESTALE;
+}
+
+/*
+ * box_name - "DOMAIN/LOCAL" and its hash (FNV-1a) for a recipient.
+ */
+static int
+box_name(const struct store_rcpt *r, char *name, uint64_t *hash)
+{
+	uint64_t	 h = 14695981039346656037ULL;
+	const char	*p;
 
 	if (!store_name_ok(r->domain) || !store_name_ok(r->local)) {
 		errno = EINVAL;
 		return -1;
 	}
+	snprintf(name, BOX_NAMESZ, "%s/%s", r->domain, r->local);
+	for (p = name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	*hash = h;
+	return 0;
+}
+
+/*
+ * box_find - the kept descriptors of a maildir, or NULL.
+ */
+static struct box *
+box_find(struct store *st, const char *name, uint64_t h)
+{
+	struct box	*b;
+
+	for (b = st->box; b < st->box + BOXES; b++)
+		if (b->name != NULL && !b->dead && b->hash == h &&
+		    strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+/*
+ * box_get - a recipient's maildir, from the kept descriptors if they are
+ * still trusted or still match their paths, else opened (and created if
+ * need be) by its path.
+ */
+static struct box *
+box_get(struct store *st, const struct store_rcpt *r)
+{
+	struct box	*b;
+	char		 name[BOX_NAMESZ];
+	uint64_t	 h;
+	long long	 now = now_ms();
+
+	if (box_name(r, name, &h) == -1)
+		return NULL;
+	if ((b = box_find(st, name, h)) != NULL &&
+	    now - b->checked >= RECHECK_MS) {
+		if (box_current(st, b))
+			b->checked = now;
+		else {
+			box_drop(b);
+			b = NULL;
+		}
+	}
+	if (b == NULL && (b = box_open(st, r, name, h)) == NULL)
+		return NULL;
+	b->used = ++st->tick;
+	box_due(st, b, now);
+	return b;
+}
+
+/*
+ * box_open - open a maildir's tmp/ and new/ into a free slot or, if
+ * none, the least recently used one no message is open in.
+ */
+static struct box *
+box_open(struct store *st, const struct store_rcpt *r, const char *name,
+    uint64_t h)
+{
+	struct box	*b, *victim = NULL;
+
+	for (b = st->box; b < st->box + BOXES; b++) {
+		if (b->name == NULL) {
+			victim = b;
+			break;
+		}
+		if (b->pins == 0 && (victim == NULL || b->used < victim->used))
+			victim = b;
+	}
+	if (victim == NULL) {
+		errno = EMFILE;		/* BOXES messages open at once */
+		return NULL;
+	}
+	if (victim->name != NULL)
+		box_free(victim);
+	b = victim;
+	b->tmp = maildir_sub(st, r, "tmp", &b->tmp_dev, &b->tmp_ino);
+	if (b->tmp == -1)
+		return NULL;
+	b->new = maildir_sub(st, r, "new", &b->new_dev, &b->new_ino);
+	if (b->new == -1 || (b->name = strdup(name)) == NULL) {
+		if (b->new != -1)
+			close_quiet(b->new);
+		close_quiet(b->tmp);
+		return NULL;
+	}
+	b->hash = h;
+	b->checked = now_ms();
+	b->hour = -1;
+	return b;
+}
+
+/*
+ * box_current - do the maildir's paths still name the directories kept?
+ */
+static int
+box_current(struct store *st, const struct box *b)
+{
+	struct stat	 sb;
+	char		 path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/tmp", b->name);
+	if (fstatat(st->fd, path, &sb, 0) == -1 || sb.st_dev != b->tmp_dev ||
+	    sb.st_ino != b->tmp_ino)
+		return 0;
+	snprintf(path, sizeof(path), "%s/new", b->name);
+	if (fstatat(st->fd, path, &sb, 0) == -1 || sb.st_dev != b->new_dev ||
+	    sb.st_ino != b->new_ino)
+		return 0;
+	return 1;
+}
+
+/*
+ * box_drop - forget kept descriptors that no longer name the maildir;
+ * a message still open in its tmp/ keeps them until it is done.
+ */
+static void
+box_drop(struct box *b)
+{
+	if (b->pins > 0)
+		b->dead = 1;
+	else
+		box_free(b);
+}
+
+static void
+box_unpin(struct box *b)
+{
+	if (--b->pins == 0 && b->dead)
+		box_free(b);
+}
+
+static void
+box_free(struct box *b)
+{
+	if (close(b->tmp) == -1)
+		log_warn("store: close %s/tmp", b->name);
+	if (close(b->new) == -1)
+		log_warn("store: close %s/new", b->name);
+	free(b->name);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * box_due - on a maildir's first use in an hour (counted from
+ * store_open), mark its tmp/ for store_tidy() unless it was scanned in
+ * that hour already, perhaps before its descriptors were let go.
+ */
+static void
+box_due(struct store *st, struct box *b, long long now)
+{
+	long long	 hour = (now - st->start) / TIDY_MS;
+
+	if (b->hour == hour)
+		return;
+	b->hour = hour;
+	b->untidy = !tidied(st, hour, b->hash, 0);
+}
+
+/*
+ * maildir_sub - open DOMAIN/LOCAL/sub, creating the maildir if missing;
+ * *dev and *ino identify the directory opened.
+ */
+static int
+maildir_sub(struct store *st, const struct store_rcpt *r, const char *sub,
+    dev_t *dev, ino_t *ino)
+{
+	struct stat	 sb;
+	char		 path[PATH_MAX];
+	int		 fd, box;
+
 	snprintf(path, sizeof(path), "%s/%s/%s", r->domain, r->local, sub);
-	if ((fd = openat(st->fd, path, DIR_FLAGS)) != -1 || errno != ENOENT)
-		return fd;
-	if ((box = maildir_make(st, r)) == -1)
+	if ((fd = openat(st->fd, path, DIR_FLAGS)) == -1) {
+		if (errno != ENOENT || (box = maildir_make(st, r)) == -1)
+			return -1;
+		fd = openat(box, sub, DIR_FLAGS);
+		close_quiet(box);
+		if (fd == -1)
+			return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		close_quiet(fd);
 		return -1;
-	fd = openat(box, sub, DIR_FLAGS);
-	close(box);
+	}
+	*dev = sb.st_dev;
+	*ino = sb.st_ino;
 	return fd;
 }
 
@@ -474,16 +781,16 @@ maildir_make(struct store *st, const struct store_rcpt *r)
 	if ((dom = openat(st->fd, r->domain, DIR_FLAGS)) == -1)
 		return -1;
 	if (mkdir_sync(dom, r->local) == -1) {
-		close(dom);
+		close_quiet(dom);
 		return -1;
 	}
 	box = openat(dom, r->local, DIR_FLAGS);
-	close(dom);
+	close_quiet(dom);
 	if (box == -1)
 		return -1;
 	if (mkdir_sync(box, "tmp") == -1 || mkdir_sync(box, "new") == -1 ||
 	    mkdir_sync(box, "cur") == -1) {
-		close(box);
+		close_quiet(box);
 		return -1;
 	}
 	return box;
@@ -501,49 +808,148 @@ mkdir_sync(int parent, const char *name)
 }
 
 /*
- * clean_tmp - remove files left in tmp/ for more than 36 hours by a
- * delivery that crashed.  Best effort: failures change nothing for the
- * message being delivered now.
+ * close_quiet - close a directory on the way out of a failure, keeping
+ * the errno that is being reported; its own failure is logged.
  */
 static void
-clean_tmp(int tmpfd)
+close_quiet(int fd)
 {
-	struct dirent	*de;
-	struct stat	 sb;
-	DIR		*dir;
-	time_t		 now = time(NULL);
-	int		 fd;
+	int	 saved = errno;
 
-	if ((fd = dup(tmpfd)) == -1)
-		return;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (fstatat(tmpfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(sb.st_mode) && sb.st_mtime + STALE_SECONDS < now &&
-		    unlinkat(tmpfd, de->d_name, 0) == 0)
-			log_info("store: removed stale tmp/%s", de->d_name);
-	}
-	closedir(dir);
+	if (close(fd) == -1)
+		log_warn("store: close");
+	errno = saved;
 }
 
 /*
- * clean_box - clean_tmp() for a recipient's maildir other than the one
- * the message was written in: the crashed delivery that left a file
- * behind may have had that recipient first, so every maildir a message
- * goes through tidies its own tmp/.
+ * store_tidy - remove files left in the tmp/ of maildirs delivered to
+ * for more than 36 hours by a delivery that crashed; see the top of this
+ * file for when.  Reads at most TIDY_BUDGET directory entries, then
+ * returns 1 if there may be more to do (call again, after the next
+ * session), 0 if not.  Best effort: a failure is logged and changes
+ * nothing for any delivery.
+ */
+int
+store_tidy(struct store *st)
+{
+	unsigned	 budget = TIDY_BUDGET;
+
+	if (st == NULL)
+		return 0;
+	while (budget > 0) {
+		if (st->scan == NULL && tidy_start(st) == -1)
+			return 0;
+		tidy_some(st, &budget);
+	}
+	return 1;
+}
+
+/*
+ * tidy_start - begin the scan of the next tmp/ that is due; -1 if none.
+ * Its hash goes into the hour's table first, so that a tmp/ that cannot
+ * be read is not tried again after every session.
+ */
+static int
+tidy_start(struct store *st)
+{
+	struct box	*b;
+	long long	 hour = (now_ms() - st->start) / TIDY_MS;
+	int		 fd;
+
+	for (b = st->box; b < st->box + BOXES; b++) {
+		if (b->name == NULL || b->dead || !b->untidy)
+			continue;
+		b->untidy = 0;
+		if (tidied(st, hour, b->hash, 1) == -1)
+			continue;	/* the table is full: next hour */
+		if ((fd = openat(b->tmp, ".", DIR_FLAGS)) == -1) {
+			log_warn("store: open %s/tmp", b->name);
+			continue;
+		}
+		if ((st->scan = fdopendir(fd)) == NULL) {
+			log_warn("store: fdopendir %s/tmp", b->name);
+			close_quiet(fd);
+			continue;
+		}
+		snprintf(st->scan_name, sizeof(st->scan_name), "%s", b->name);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * tidy_some - go on with the scan for at most *budget entries, and end
+ * it at the end of the directory.
  */
 static void
-clean_box(struct store *st, const struct store_rcpt *r)
+tidy_some(struct store *st, unsigned *budget)
 {
-	int	 fd;
+	struct dirent	*de = NULL;
+	struct stat	 sb;
+	time_t		 now = time(NULL);
+	int		 fd = dirfd(st->scan);
 
-	if ((fd = maildir_sub(st, r, "tmp")) == -1)
+	while (*budget > 0) {
+		(*budget)--;
+		errno = 0;
+		if ((de = readdir(st->scan)) == NULL)
+			break;
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT)	/* delivered meanwhile */
+				log_warn("store: stat %s/tmp/%s",
+				    st->scan_name, de->d_name);
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode) || sb.st_mtime + STALE_SECONDS >= now)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			log_info("store: removed stale %s/tmp/%s",
+			    st->scan_name, de->d_name);
+		else if (errno != ENOENT)
+			log_warn("store: unlink %s/tmp/%s", st->scan_name,
+			    de->d_name);
+	}
+	if (de != NULL)
 		return;
-	clean_tmp(fd);
-	close(fd);
+	if (errno != 0)
+		log_warn("store: readdir %s/tmp", st->scan_name);
+	if (closedir(st->scan) == -1)
+		log_warn("store: closedir %s/tmp", st->scan_name);
+	st->scan = NULL;
+}
+
+/*
+ * tidied - was the tmp/ with this hash scanned in this hour?  With add,
+ * record that it is: 0, or -1 when the table is three quarters full.
+ * The table is emptied when the hour changes.  Two maildirs with the
+ * same hash (a chance of one in 2^64) would share one scan an hour.
+ */
+static int
+tidied(struct store *st, long long hour, uint64_t h, int add)
+{
+	size_t	 i;
+
+	if (st->tidy_hour != hour) {
+		if (!add)
+			return 0;
+		if (st->tidied == NULL &&
+		    (st->tidied = calloc(TIDY_SLOTS, sizeof(*st->tidied))) == NULL)
+			return -1;
+		memset(st->tidied, 0, TIDY_SLOTS * sizeof(*st->tidied));
+		st->ntidied = 0;
+		st->tidy_hour = hour;
+	}
+	h += h == 0;			/* 0 marks an empty slot */
+	for (i = h % TIDY_SLOTS; st->tidied[i] != 0; i = (i + 1) % TIDY_SLOTS)
+		if (st->tidied[i] == h)
+			return add ? 0 : 1;
+	if (!add)
+		return 0;
+	if (st->ntidied >= TIDY_SLOTS / 4 * 3)
+		return -1;
+	st->tidied[i] = h;
+	st->ntidied++;
+	return 0;
 }

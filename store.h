@@ -3,11 +3,14 @@
  *
  * The spool is SPOOL/DOMAIN/LOCALPART/{tmp,new,cur}, created on first use.
  * A message is written once, into the first recipient's tmp/, and
- * hard-linked into every recipient's new/.  store_commit() returns 0 only
- * when the file and every new/ entry naming it have been fsynced; on any
- * failure no new/ holds the message.  store_write() takes the message with
- * the CRLF line ends it travelled with and writes Maildir's LF.  The store
- * knows nothing about SMTP.
+ * hard-linked or renamed into every recipient's new/.  store_commit()
+ * returns 0 only when the file and every new/ entry naming it have been
+ * fsynced; on any failure no new/ holds the message.  store_write() takes
+ * the message with the CRLF line ends it travelled with and writes
+ * Maildir's LF.  store_tidy(), called after a session, removes what
+ * crashed deliveries left in tmp/.  A struct store keeps descriptors and
+ * a buffer for the process that delivers through it: open it before
+ * forking, deliver only after.  The store knows nothing about SMTP.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -32,5 +35,6 @@ void		  store_write(struct store_msg *, const void *, size_t);
 int		  store_commit(struct store_msg *, const struct store_rcpt *,
 		    size_t);
 void		  store_abort(struct store_msg *);
+int		  store_tidy(struct store *);
 
 #endif

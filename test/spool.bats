@@ -4,7 +4,7 @@
 # at SPOOL/DOMAIN/LOCALPART/{tmp,new,cur}; one transaction is one file,
 # written in a tmp/, hard-linked into each new/ but the last, renamed into
 # that one, named with the id of the 250 reply and the Maildir++ ",S="
-# size.
+# size.  Files a crash left in a tmp/ go after a session, 36 hours on.
 
 load helper
 
@@ -14,6 +14,7 @@ setup() {
 }
 
 teardown() {
+	daemon_teardown
 	[ -z "$MOUNTED" ] || umount "$MOUNTED"
 }
 
@@ -140,13 +141,13 @@ strace_works() {
 	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
 }
 
-@test "one recipient: fsync(file), rename into new/, fsync(new/), then 250" {
+@test "one recipient: fsync(file), rename into new/, fsync(new/), then 250; tmp/ read after" {
 	strace_works
 	run store_events bob@example.org
 	[ "$status" -eq 0 ]
 	[ "$(count_messages example.org bob)" -eq 1 ]
 	[ -z "$(tmp_files example.org bob)" ]
-	[ "$output" = "create fsync-file rename fsync-new 250 " ]
+	[ "$output" = "create fsync-file rename fsync-new 250 scan " ]
 }
 
 @test "several recipients: link and fsync(new/) each, rename into the last, then 250" {
@@ -157,7 +158,7 @@ strace_works() {
 		[ "$(count_messages example.org "$u")" -eq 1 ]
 		[ -z "$(tmp_files example.org "$u")" ]
 	done
-	[ "$output" = "create fsync-file link fsync-new link fsync-new rename fsync-new 250 " ]
+	[ "$output" = "create fsync-file link fsync-new link fsync-new rename fsync-new 250 scan scan scan " ]
 }
 
 @test "a DATA message is stored byte for byte, with LF line ends" {
@@ -365,7 +366,7 @@ strace_works() {
 	[ -z "$(find "$SPOOL" -mindepth 1)" ]
 }
 
-@test "a stale tmp/ file (over 36 hours) is removed by the next delivery" {
+@test "a stale tmp/ file (over 36 hours) is removed after a delivery to its maildir" {
 	make_maildir example.org bob
 	printf 'crashed\n' >"$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test"
 	touch -d '37 hours ago' "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test"
@@ -402,6 +403,100 @@ strace_works() {
 	[ "$(tmp_files example.org bob)" = \
 	    "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test" ]
 	[ "$(cat "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test")" = writing ]
+}
+
+# deliver_tcp TEXT - one message with the body TEXT for bob@example.org
+# to the daemon; fails unless it is answered 250.
+deliver_tcp() {
+	smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<bob@example.org>" \
+	    "DATA" "$1" "." "QUIT" | grep -q '^250 2\.0\.0 Ok: queued as '
+}
+
+# holds D U TEXT - one file in SPOOL/D/U/new holds the line TEXT.
+holds() {
+	[ "$(grep -lx "$3" "$SPOOL/$1/$2/new/"* 2>/dev/null | wc -l)" -eq 1 ]
+}
+
+@test "the daemon removes a stale tmp/ file after the session, keeps a young one" {
+	make_maildir example.org bob
+	stale=$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test
+	young=$SPOOL/example.org/bob/tmp/2.M1P1Q1.mx.test
+	printf 'crashed\n' >"$stale"
+	printf 'writing\n' >"$young"
+	touch -d '37 hours ago' "$stale"
+	touch -d '35 hours ago' "$young"
+	conf "workers 1"
+	daemon_start
+	deliver_tcp one
+	wait_for eval '[ ! -e "$stale" ]'
+	[ -f "$young" ]
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	grep -q "store: removed stale example.org/bob/tmp/1.M1P1Q1.mx.test" "$LOG"
+	sanitizer_quiet
+}
+
+@test "a worker reads a tmp/ once an hour, not after every delivery" {
+	make_maildir example.org bob
+	stale=$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test
+	printf 'crashed\n' >"$stale"
+	touch -d '37 hours ago' "$stale"
+	conf "workers 1"
+	daemon_start
+	deliver_tcp one
+	wait_for eval '[ ! -e "$stale" ]'
+	printf 'crashed again\n' >"$stale"
+	touch -d '37 hours ago' "$stale"
+	deliver_tcp two
+	# The one worker tidies before it takes the next connection: once
+	# this session is over, the last one's tidying is too.
+	run smtp_tcp "QUIT"
+	[ "${lines[1]}" = "221 2.0.0 mx.test closing connection" ]
+	[ -f "$stale" ]
+	[ "$(count_messages example.org bob)" -eq 2 ]
+	sanitizer_quiet
+}
+
+@test "a maildir removed under a running worker gets the next message all the same" {
+	conf "workers 1"
+	daemon_start
+	deliver_tcp one
+	holds example.org bob one
+	rm -rf "$SPOOL/example.org/bob"
+	deliver_tcp two
+	holds example.org bob two
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ -z "$(tmp_files example.org bob)" ]
+	sanitizer_quiet
+}
+
+@test "a maildir whose new/ alone was removed gets the next message too" {
+	conf "workers 1"
+	daemon_start
+	deliver_tcp one
+	rm -rf "$SPOOL/example.org/bob/new"
+	deliver_tcp two
+	holds example.org bob two
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	[ -z "$(tmp_files example.org bob)" ]
+	sanitizer_quiet
+}
+
+@test "a maildir moved aside and made again gets the mail from 5 s on" {
+	conf "workers 1"
+	daemon_start
+	deliver_tcp one
+	mv "$SPOOL/example.org/bob" "$SPOOL/example.org/bob.old"
+	make_maildir example.org bob
+	[ "$(id -u)" -ne 0 ] || chown -R nobody: "$SPOOL/example.org/bob"
+	# A worker trusts the directories it has open for 5 s (RECHECK_MS
+	# in store.c), then looks at the path again.
+	sleep 5.5
+	deliver_tcp two
+	holds example.org bob two
+	[ "$(count_messages example.org bob)" -eq 1 ]
+	holds example.org bob.old one
+	[ "$(count_messages example.org bob.old)" -eq 1 ]
+	sanitizer_quiet
 }
 
 @test "if one recipient's new/ cannot take the link, none gets it: 451 4.3.0" {
