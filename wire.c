@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,10 +39,17 @@ static int	 wait_fd(struct wire *, int, short, enum wait, long long);
 static ssize_t	 write_some(int, const char *, size_t);
 static int	 fill(struct wire *, enum wait);
 
+/*
+ * wire_init - a new session on in and out.  Every field but the two
+ * buffers is set afresh; the buffers are not cleared (a worker reuses
+ * them, and zeroing 72 KB per session was a cost of its own) but are
+ * only ever read up to ilen and olen, which start at 0 here.
+ */
 void
 wire_init(struct wire *w, int in, int out, const struct conf *conf,
     volatile sig_atomic_t *stop, const atomic_int *stress, const char *id)
 {
+	memset(w, 0, offsetof(struct wire, ibuf));
 	w->in = in;
 	w->out = out;
 	w->conf = conf;
@@ -51,6 +59,7 @@ wire_init(struct wire *w, int in, int out, const struct conf *conf,
 	w->broken = 0;
 	w->start_ms = now_ms();
 	w->end_ms = w->start_ms + 1000LL * conf->session_timeout;
+	w->wait_ms = w->data_ms = w->start_ms;
 	w->ipos = w->ilen = w->olen = 0;
 }
 

@@ -56,6 +56,7 @@ struct wire {
 	long long		 data_ms;	/* when this DATA or chunk began */
 	uint64_t		 data_octets;	/* read since then */
 	size_t			 ipos, ilen, olen;
+	/* Last: wire_init() clears every field before them, not them. */
 	char			 ibuf[WIRE_IBUFSZ];
 	char			 obuf[WIRE_OBUFSZ];
 };
