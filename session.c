@@ -266,6 +266,8 @@ static int	 open_message(struct session *);
 static void	 finish(struct session *, unsigned);
 static void	 accepted(struct session *);
 static enum io	 data_read(struct session *, unsigned *);
+static void	 data_pass(struct session *, const char *, const char *,
+		    unsigned *);
 static enum io	 chunk_read(struct session *, uint64_t, int);
 static int	 parse_params(struct session *, char *, struct mailparams *);
 
@@ -722,7 +724,7 @@ cmd_data(struct session *s, char *args)
 
 /*
  * data_read - decode DATA up to CRLF.CRLF into the transaction.  The
- * decoder's state is the bytes seen since the last complete line:
+ * decoder's state is the octets seen since the last complete line:
  *
  *	BOL	nothing yet (data starts here, after the DATA line's CRLF)
  *	TEXT	some text
@@ -734,80 +736,107 @@ cmd_data(struct session *s, char *args)
  * the message bad and is not a line end, so ".\n" and "\n.\r\n" never end
  * the data and nothing after them runs as a command (SMTP smuggling).
  * What the octets passed on no longer show goes into *flaws.
+ *
+ * The input is scanned with memchr(), not an octet at a time: in TEXT the
+ * next CR is looked for, and a LF before it is bare; every other state
+ * looks at one octet.  What goes to the transaction is the input itself,
+ * in spans, for it differs from the input only by what is dropped: the
+ * dot of a dot-stuffed line, the final ".", CR, and a ".", CR at the
+ * start of a line that no LF follows (a bare CR: the message is refused
+ * anyway).  A state carries over from one read to the next, so a read
+ * may end anywhere, inside CRLF or "." CRLF too.
  */
 static enum io
 data_read(struct session *s, unsigned *flaws)
 {
 	enum { BOL, TEXT, CR, DOT, DOTCR } st = BOL;
-	const char	*in;
-	char		 out[2 * 4096];
-	size_t		 col = 0, o, i, n;
+	const char	*in, *p, *end, *span, *cr;
+	size_t		 col = 0, n;
 	enum io		 r;
-	int		 c;
 
 	for (;;) {
 		if ((r = wire_data(&s->w, &in, &n)) != IO_OK)
 			return r;
-		if (n > sizeof(out) / 2)
-			n = sizeof(out) / 2;
-		for (o = 0, i = 0; i < n;) {
-			c = (unsigned char)in[i++];
+		end = in + n;
+		/* [span, p) is passed on, unless a dot or CR is dropped. */
+		for (p = span = in; p < end;) {
 			switch (st) {
-			case DOTCR:
-				if (c == '\n') {
-					wire_consume(&s->w, i);
-					txn_data(s->txn, out, o);
-					return IO_OK;
+			case BOL:
+				if (*p == '.') {
+					data_pass(s, span, p, flaws);
+					span = ++p;		/* the dot goes */
+					st = DOT;
+					break;
 				}
-				*flaws |= TXN_FLAW_EOL;
 				st = TEXT;
 				/* FALLTHROUGH */
-			case BOL:
 			case TEXT:
-				if (c == '\r')
+				if ((cr = memchr(p, '\r', end - p)) == NULL)
+					cr = end;
+				if (!(*flaws & TXN_FLAW_EOL) &&
+				    memchr(p, '\n', cr - p) != NULL)
+					*flaws |= TXN_FLAW_EOL;	/* bare LF */
+				col += cr - p;
+				p = cr;
+				if (p < end) {
+					p++;
 					st = CR;
-				else if (c == '.' && st == BOL)
-					st = DOT;
-				else {
-					*flaws |= c == '\n' ? TXN_FLAW_EOL : 0;
-					out[o++] = c;
-					col++;
-					st = TEXT;
-				}
-				break;
-			case DOT:
-				if (c == '\r')
-					st = DOTCR;
-				else {
-					*flaws |= c == '\n' ? TXN_FLAW_EOL : 0;
-					out[o++] = c;	/* the dot goes */
-					col++;
-					st = TEXT;
 				}
 				break;
 			case CR:
-				if (c == '\n') {
-					out[o++] = '\r';
-					out[o++] = '\n';
+				if (*p == '\n') {
+					p++;
 					if (col + 2 > TXN_LINE_MAX)
 						*flaws |= TXN_FLAW_LONG;
 					col = 0;
 					st = BOL;
-				} else {
+				} else {			/* bare CR */
 					*flaws |= TXN_FLAW_EOL;
-					out[o++] = '\r';
-					if (c == '\r')
-						break;
-					out[o++] = c;
-					col += 2;
-					st = TEXT;
+					st = TEXT;	/* *p is text, or a CR */
 				}
+				break;
+			case DOT:
+				if (*p == '\r') {
+					span = ++p;	/* the CR goes too, for now */
+					st = DOTCR;
+					break;
+				}
+				if (*p == '\n')
+					*flaws |= TXN_FLAW_EOL;
+				p++;
+				col++;
+				st = TEXT;
+				break;
+			case DOTCR:
+				if (*p == '\n') {		/* the end */
+					wire_consume(&s->w, p + 1 - in);
+					return IO_OK;
+				}
+				*flaws |= TXN_FLAW_EOL;		/* bare CR */
+				st = TEXT;
 				break;
 			}
 		}
+		data_pass(s, span, end, flaws);
 		wire_consume(&s->w, n);
-		txn_data(s->txn, out, o);
 	}
+}
+
+/*
+ * data_pass - the decoded octets from p up to end go to the transaction.
+ * A NUL is marked here, as a bare CR or LF is: the body filter refuses
+ * it too, but the decoder does not leave it to the filter to know what
+ * DATA may not hold.
+ */
+static void
+data_pass(struct session *s, const char *p, const char *end,
+    unsigned *flaws)
+{
+	if (p == end)
+		return;
+	if (memchr(p, '\0', end - p) != NULL)
+		*flaws |= TXN_FLAW_EOL;
+	txn_data(s->txn, p, end - p);
 }
 
 /*
