@@ -7,6 +7,18 @@
  * deadline.  Input is read into one buffer that the session consumes a
  * line or a span at a time; what a pipelining client sent after the
  * current command stays there for the next.
+ *
+ * A wait happens only in poll(), and poll() only when there is nothing
+ * to do: a socket is written and read with MSG_DONTWAIT first, and
+ * polled only when that would have waited (EAGAIN).  The one guess is
+ * that a client that was just sent replies is reading them, not yet
+ * answering: then the read waits first.  Every read still looks at the
+ * deadline and the stop flag first, as every wait does, so a client
+ * that keeps the input full is held to its deadline all the same.  A
+ * pipe or a file (tests, inetd wrappers) may be shared with another
+ * process and cannot be made non-blocking: it is polled before every
+ * read and write, and it is told from a socket by the ENOTSOCK that
+ * recv() or send() answers without touching it.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -35,8 +47,10 @@
 
 static long long session_end(const struct wire *);
 static long long wait_deadline(const struct wire *, enum wait, long long);
+static int	 wait_left(const struct wire *, enum wait, long long);
 static int	 wait_fd(struct wire *, int, short, enum wait, long long);
-static ssize_t	 write_some(int, const char *, size_t);
+static ssize_t	 read_some(struct wire *);
+static ssize_t	 write_some(struct wire *, const char *, size_t);
 static int	 fill(struct wire *, enum wait);
 
 /*
@@ -204,23 +218,30 @@ wire_put(struct wire *w, const char *line, size_t n)
 int
 wire_flush(struct wire *w)
 {
-	long long	 start = now_ms();
+	long long	 start;
 	size_t		 off = 0;
 	ssize_t		 n;
-	int		 late = 0;
+	int		 late = 0, wait;
 
 	if (w->broken)
 		return -1;
-	while (off < w->olen) {
-		late = wait_fd(w, w->out, POLLOUT, WAIT_WRITE, start) == 0;
-		if (late)
+	if (w->olen == 0)
+		return 0;
+	start = now_ms();
+	/* A socket is written first and polled on EAGAIN; a pipe polled. */
+	for (wait = w->out_pipe; off < w->olen;) {
+		if (wait && (late = wait_fd(w, w->out, POLLOUT, WAIT_WRITE,
+		    start) == 0))
 			break;
-		n = write_some(w->out, w->obuf + off, w->olen - off);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		n = write_some(w, w->obuf + off, w->olen - off);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN)) {
+			wait = wait || errno == EAGAIN;
 			continue;
+		}
 		if (n <= 0)
 			break;
 		off += n;
+		wait = 1;	/* what is left did not fit */
 	}
 	if (off < w->olen) {
 		if (late)	/* else the client is gone: nothing to say */
@@ -288,6 +309,31 @@ wait_deadline(const struct wire *w, enum wait what, long long start)
 }
 
 /*
+ * wait_left - how long the wait of what that began at start may still
+ * go on, in ms (a tick at most when stress can come): 0 when its
+ * deadline has passed, -2 when the stop flag is up and the wait is
+ * between commands.  Asked before every read and every poll().
+ */
+static int
+wait_left(const struct wire *w, enum wait what, long long start)
+{
+	long long	 now, d;
+	int		 ms;
+
+	if ((what == WAIT_COMMAND || what == WAIT_GREET) &&
+	    w->stop != NULL && *w->stop)
+		return -2;
+	now = now_ms();
+	d = wait_deadline(w, what, start);
+	if (now >= d)
+		return 0;
+	ms = d - now > INT_MAX ? INT_MAX : (int)(d - now);
+	if (w->stress != NULL && ms > TICK_MS)
+		ms = TICK_MS;
+	return ms;
+}
+
+/*
  * wait_fd - wait for fd to be ready for ev until the deadline of what,
  * for a wait that began at start.  1 when ready (or in error: the
  * caller's read or write says which), 0 at the deadline, -2 when the
@@ -298,20 +344,11 @@ static int
 wait_fd(struct wire *w, int fd, short ev, enum wait what, long long start)
 {
 	struct pollfd	 pfd = { fd, ev, 0 };
-	long long	 now, d;
 	int		 r, ms;
 
 	for (;;) {
-		if ((what == WAIT_COMMAND || what == WAIT_GREET) &&
-		    w->stop != NULL && *w->stop)
-			return -2;
-		now = now_ms();
-		d = wait_deadline(w, what, start);
-		if (now >= d)
-			return 0;
-		ms = d - now > INT_MAX ? INT_MAX : (int)(d - now);
-		if (w->stress != NULL && ms > TICK_MS)
-			ms = TICK_MS;
+		if ((ms = wait_left(w, what, start)) <= 0)
+			return ms;
 		r = poll(&pfd, 1, ms);
 		if (r > 0)
 			return 1;
@@ -321,50 +358,86 @@ wait_fd(struct wire *w, int fd, short ev, enum wait what, long long start)
 }
 
 /*
- * write_some - write what fd takes now, never waiting: poll() said it
- * is writable, but a blocking write of more than it has room for would
- * wait with no deadline.  A socket is asked not to wait; a pipe (tests,
- * wrappers) is promised PIPE_BUF octets of room by POLLOUT.
+ * write_some - write what the client's descriptor takes now, never
+ * waiting, for a blocking write of more than it has room for would wait
+ * with no deadline.  A socket is asked not to wait; a pipe (tests,
+ * wrappers), which wire_flush() polls first, is promised PIPE_BUF
+ * octets of room by POLLOUT.  The first send() to a pipe fails with
+ * ENOTSOCK, writes nothing, and is answered EAGAIN: poll, then write.
  */
 static ssize_t
-write_some(int fd, const char *p, size_t n)
+write_some(struct wire *w, const char *p, size_t n)
 {
 	ssize_t	 r;
 
-	if ((r = send(fd, p, n, MSG_DONTWAIT)) != -1 || errno != ENOTSOCK)
+	if (w->out_pipe)
+		return write(w->out, p, n > PIPE_BUF ? PIPE_BUF : n);
+	if ((r = send(w->out, p, n, MSG_DONTWAIT)) != -1 || errno != ENOTSOCK)
 		return r;
-	return write(fd, p, n > PIPE_BUF ? PIPE_BUF : n);
+	w->out_pipe = 1;
+	errno = EAGAIN;
+	return -1;
+}
+
+/*
+ * read_some - read what the client sent, never waiting on a socket; a
+ * pipe or file, which fill() polls first, is read().  The first recv()
+ * from one fails with ENOTSOCK, reads nothing, and is answered EAGAIN:
+ * poll, then read.
+ */
+static ssize_t
+read_some(struct wire *w)
+{
+	ssize_t	 r;
+
+	if (w->in_pipe)
+		return read(w->in, w->ibuf, sizeof(w->ibuf));
+	r = recv(w->in, w->ibuf, sizeof(w->ibuf), MSG_DONTWAIT);
+	if (r != -1 || errno != ENOTSOCK)
+		return r;
+	w->in_pipe = 1;
+	errno = EAGAIN;
+	return -1;
 }
 
 /*
  * fill - the input is used up: flush replies (this is where a pipelined
- * batch gets its answers), then wait for more until the deadline of
- * what.  Returns the octets read, FILL_EOF at EOF or error, FILL_TIMEOUT,
- * or, between commands, FILL_STOP once the stop flag is up.
+ * batch gets its answers), then read more, waiting for it until the
+ * deadline of what.  Returns the octets read, FILL_EOF at EOF or error,
+ * FILL_TIMEOUT, or, between commands, FILL_STOP once the stop flag is
+ * up.
  */
 static int
 fill(struct wire *w, enum wait what)
 {
+	long long	 start;
 	ssize_t		 n;
-	int		 r;
+	int		 r, wait;
 
+	/* Replies went out: the client is reading them, not yet answering. */
+	wait = w->olen > 0;
 	if (wire_flush(w) == -1)
 		return FILL_EOF;
 	w->ipos = w->ilen = 0;
+	/*
+	 * A command's time runs from when wire_line() began, data's from
+	 * the DATA or BDAT line: never from the last octet.
+	 */
+	start = what == WAIT_COMMAND ? w->wait_ms : w->data_ms;
 	for (;;) {
-		/*
-		 * A command's time runs from when wire_line() began, data's
-		 * from the DATA or BDAT line: never from the last octet.
-		 */
-		r = wait_fd(w, w->in, POLLIN, what,
-		    what == WAIT_COMMAND ? w->wait_ms : w->data_ms);
+		if (wait || w->in_pipe)
+			r = wait_fd(w, w->in, POLLIN, what, start);
+		else
+			r = wait_left(w, what, start);
 		if (r == 0)
 			return FILL_TIMEOUT;
 		if (r == -2)
 			return FILL_STOP;
-		n = read(w->in, w->ibuf, sizeof(w->ibuf));
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		n = read_some(w);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN)) {
+			wait = wait || errno == EAGAIN;
 			continue;
+		}
 		if (n <= 0)
 			return FILL_EOF;
 		w->ilen = n;

@@ -50,6 +50,8 @@ struct wire {
 	const atomic_int	*stress;	/* NULL: never */
 	const char		*id;		/* for log lines */
 	int			 broken;	/* a write failed: say no more */
+	int			 in_pipe;	/* in is no socket: poll, read */
+	int			 out_pipe;	/* out is no socket: poll, write */
 	long long		 start_ms;	/* when the session began */
 	long long		 end_ms;	/* its deadline */
 	long long		 wait_ms;	/* when this command's wait began */
