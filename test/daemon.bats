@@ -465,7 +465,9 @@ eight() {
 }
 
 @test "a session still running 10 s after SIGTERM is killed: event=kill, nothing stored" {
-	conf "workers 1" "timeout 60" "data-timeout 60"
+	# One worker in a session is a pool under stress: stress-timeout
+	# must outlast the master's 10 s, or the session ends by itself.
+	conf "workers 1" "timeout 60" "data-timeout 60" "stress-timeout 60"
 	daemon_start
 	conn_open
 	conn_send "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
