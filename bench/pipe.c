@@ -9,12 +9,14 @@
  * -s children (10 by default) run sessions at once, until -m messages
  * (1000) are sent in all, -p (10) to a session.  A session reads the
  * greeting, sends EHLO and requires PIPELINING in the reply, then for
- * each of its messages sends one group, MAIL FROM, RCPT TO and DATA in
- * one write (DATA ends a group, RFC 2920 3.1), reads the three replies
- * (250, 250, 354), sends the message (three header lines, then -l
- * octets of body, 1024 by default, as smtp-source -l) and the final dot
- * in as few writes as the socket takes, and reads the 250; then QUIT
- * and 221.  Any other reply ends
+ * a group, MAIL FROM, RCPT TO and DATA in one write (DATA ends a group,
+ * RFC 2920 3.1) and reads the three replies (250, 250, 354).  Then, for
+ * each message, it sends the message (three header lines, then -l
+ * octets of body, 1024 by default, as smtp-source -l), the final dot
+ * and the next group (message content may begin a group, 3.1), or QUIT
+ * after the last, as a pipelining MTA with more mail for the host does,
+ * and reads the 250 and the group's replies (or the 221).  A message is
+ * never sent before its 354.  Any other reply ends
  * the run: exit 1, and a line on stderr with the session, the step and
  * the reply.  On success it prints "SECONDS MESSAGES" (the wall time of
  * the whole run) and exits 0.
@@ -214,16 +216,31 @@ child(long id, long step, long sessions, long msgs, const char *from,
     const char *to, const char *body, size_t bodylen)
 {
 	struct conn	 c;
-	char		 group[1100];
+	char		*next, *last;
 	long		 s, m, per, done = 0;
-	int		 n;
+	size_t		 n;
+	int		 k;
 
-	n = snprintf(group, sizeof(group),
+	/*
+	 * What follows the first group's 354: the message, its dot and the
+	 * next group (RFC 2920 3.1: message content may begin a group), or,
+	 * after the session's last message, QUIT.
+	 */
+	n = strlen(from) + strlen(to) + 40;
+	if ((next = malloc(bodylen + n)) == NULL ||
+	    (last = malloc(bodylen + 8)) == NULL) {
+		fprintf(stderr, "pipe: out of memory\n");
+		return -1;
+	}
+	memcpy(next, body, bodylen);
+	k = snprintf(next + bodylen, n,
 	    "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", from, to);
-	if (n < 0 || (size_t)n >= sizeof(group)) {
+	if (k < 0 || (size_t)k >= n) {
 		fprintf(stderr, "pipe: addresses too long\n");
 		return -1;
 	}
+	memcpy(last, body, bodylen);
+	memcpy(last + bodylen, "QUIT\r\n", 6);
 	per = (msgs + sessions - 1) / sessions;
 	for (s = id; s < sessions; s += step) {
 		c.session = s;
@@ -233,26 +250,35 @@ child(long id, long step, long sessions, long msgs, const char *from,
 			return -1;
 		if (expect(&c, 220, "greeting") == -1 ||
 		    send_all(&c, "EHLO bench.example.org\r\n", 24) == -1 ||
-		    expect(&c, 250, "EHLO") == -1)
+		    expect(&c, 250, "EHLO") == -1 ||
+		    send_all(&c, next + bodylen, (size_t)k) == -1 ||
+		    expect(&c, 250, "MAIL") == -1 ||
+		    expect(&c, 250, "RCPT") == -1 ||
+		    expect(&c, 354, "DATA") == -1)
 			goto fail;
 		for (m = 0; m < per && s * per + m < msgs; m++) {
-			if (send_all(&c, group, (size_t)n) == -1 ||
-			    expect(&c, 250, "MAIL") == -1 ||
-			    expect(&c, 250, "RCPT") == -1 ||
-			    expect(&c, 354, "DATA") == -1 ||
-			    send_all(&c, body, bodylen) == -1 ||
-			    expect(&c, 250, "end of data") == -1)
+			if (m + 1 < per && s * per + m + 1 < msgs) {
+				if (send_all(&c, next, bodylen + k) == -1 ||
+				    expect(&c, 250, "end of data") == -1 ||
+				    expect(&c, 250, "MAIL") == -1 ||
+				    expect(&c, 250, "RCPT") == -1 ||
+				    expect(&c, 354, "DATA") == -1)
+					goto fail;
+			} else if (send_all(&c, last, bodylen + 6) == -1 ||
+			    expect(&c, 250, "end of data") == -1 ||
+			    expect(&c, 221, "QUIT") == -1)
 				goto fail;
 			done++;
 		}
-		if (send_all(&c, "QUIT\r\n", 6) == -1 ||
-		    expect(&c, 221, "QUIT") == -1)
-			goto fail;
 		close(c.fd);
 	}
+	free(next);
+	free(last);
 	return done;
 fail:
 	close(c.fd);
+	free(next);
+	free(last);
 	return -1;
 }
 
