@@ -29,10 +29,11 @@
  * at most TIDY_BUDGET entries a call; a tmp/ full of young files costs
  * deliveries nothing.
  *
- * Per message the store makes no other system call than those above
- * (and getpid() for the name): a struct store keeps, for the BOXES
- * maildirs it used last, descriptors on their tmp/ and new/, and one
- * message buffer.  A kept descriptor is trusted for RECHECK_MS; the
+ * Per message the store makes no other system call than those above:
+ * a struct store keeps its process id for the names (it delivers in
+ * one process only, see store_open()), one message buffer, and, for
+ * the BOXES maildirs it used last, descriptors on their tmp/ and new/.
+ * A kept descriptor is trusted for RECHECK_MS; the
  * next use after that compares it with its path (st_dev, st_ino), so
  * that a maildir moved aside is not written to for longer.  An openat(),
  * link or rename through a kept descriptor that fails as if its
@@ -93,6 +94,7 @@ struct store {
 	int		 fd;			/* the spool directory */
 	char		 host[256];		/* escaped for file names */
 	unsigned	 count;			/* Q in the Maildir name */
+	pid_t		 pid;			/* P: 0 until the first message */
 	struct store_msg *msg;			/* allocated once, reused */
 	struct box	 box[BOXES];
 	unsigned long long tick;		/* for the least recently used */
@@ -245,10 +247,12 @@ store_create(struct store *st, const struct store_rcpt *first)
 
 	if ((m = msg_get(st)) == NULL)
 		return NULL;
+	if (st->pid == 0)
+		st->pid = getpid();
 	if (gettimeofday(&tv, NULL) == -1)
 		goto fail;
 	n = snprintf(m->id, sizeof(m->id), "%lld.M%06ldP%ldQ%u",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)st->pid,
 	    ++st->count);
 	if (n < 0 || (size_t)snprintf(m->name, sizeof(m->name), "%s.%s",
 	    m->id, st->host) >= sizeof(m->name) - 32) {
