@@ -313,6 +313,7 @@ int
 session_run(int in, int out, const struct session_env *env)
 {
 	static unsigned		 serial;
+	static pid_t		 pid;	/* sessions run in one process */
 	const struct conf	*conf = env->conf;
 	struct session		*s = &the_session;
 	size_t			 len;
@@ -324,9 +325,11 @@ session_run(int in, int out, const struct session_env *env)
 	s->conf = conf;
 	s->store = env->store;
 	snprintf(s->peer, sizeof(s->peer), "%s", env->peer ? env->peer : "");
+	if (pid == 0)
+		pid = getpid();
 	snprintf(s->id, sizeof(s->id), "%08llx%04x",
 	    (unsigned long long)time(NULL) & 0xffffffffULL,
-	    (unsigned)(getpid() * 31 + ++serial) & 0xffff);
+	    (unsigned)(pid * 31 + ++serial) & 0xffff);
 	s->state = STATE_GREETED;
 	s->client.peer = s->peer;
 	s->client.helo = s->helo;
