@@ -32,6 +32,8 @@
 static enum txn_outcome	 failure(int);
 static void		 trace_headers(struct txn *);
 static const char	*comment_escape(const char *, char *, size_t);
+static void		 check_eol(struct body *, const char *, size_t);
+static void		 scan_header(struct body *, const char *, size_t);
 
 /*
  * txn_new - MAIL FROM:<from> was accepted.  NULL when out of memory.
@@ -180,20 +182,74 @@ void
 txn_data(struct txn *t, const char *p, size_t n)
 {
 	struct body	*b = &t->body;
-	size_t		 i;
 
 	b->size += n;
 	if (b->size > t->conf->max_message_size)
 		b->over = 1;
 	if (b->over)
 		return;		/* counted to the end; stored no more */
-	for (i = 0; i < n; i++) {
-		/* One rule for DATA and BDAT: lines end in CRLF, no NUL. */
-		if (p[i] == '\0' || (p[i] == '\n' && !b->cr) ||
-		    (b->cr && p[i] != '\n'))
+	if (!b->bad)
+		check_eol(b, p, n);
+	if (b->in_header)
+		scan_header(b, p, n);
+	store_write(t->msg, p, n);
+}
+
+/*
+ * check_eol - one rule for DATA and BDAT: lines end in CRLF, and no NUL.
+ * memchr() finds each CR; no LF may come before it, and an LF must
+ * follow it (in the next call if this one ends with the CR).  A flaw
+ * sets b->bad, and nothing after it needs looking at.
+ */
+static void
+check_eol(struct body *b, const char *p, size_t n)
+{
+	const char	*end = p + n, *cr;
+
+	if (n == 0)
+		return;
+	if (memchr(p, '\0', n) != NULL) {
+		b->bad = 1;
+		return;
+	}
+	if (b->cr) {
+		b->cr = 0;
+		if (*p++ != '\n') {
 			b->bad = 1;
-		b->cr = p[i] == '\r';
-		if (!b->in_header || b->cr)
+			return;
+		}
+	}
+	while (p < end) {
+		cr = memchr(p, '\r', (size_t)(end - p));
+		if (memchr(p, '\n', (size_t)((cr ? cr : end) - p)) != NULL) {
+			b->bad = 1;	/* an LF without its CR */
+			return;
+		}
+		if (cr == NULL)
+			return;
+		if (cr + 1 == end) {
+			b->cr = 1;	/* its LF is in the next call */
+			return;
+		}
+		if (cr[1] != '\n') {
+			b->bad = 1;	/* a CR without its LF */
+			return;
+		}
+		p = cr + 2;
+	}
+}
+
+/*
+ * scan_header - count the "Received:" lines of the header, which ends at
+ * the first empty line.  CRs are skipped; a line ends at its LF.
+ */
+static void
+scan_header(struct body *b, const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n && b->in_header; i++) {
+		if (p[i] == '\r')
 			continue;
 		if (p[i] == '\n') {
 			b->in_header = b->col != 0;
@@ -206,7 +262,6 @@ txn_data(struct txn *t, const char *p, size_t n)
 		} else
 			b->col++;
 	}
-	store_write(t->msg, p, n);
 }
 
 /*

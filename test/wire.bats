@@ -475,6 +475,10 @@ refused_first_chunk() {
 	refused_first_chunk 'a\rb\r\n'
 }
 
+@test "a CR that ends one BDAT chunk and no LF that starts the next: 550 5.6.0" {
+	refused_first_chunk 'abcd\r'
+}
+
 @test "a BDAT message whose last octet is a CR: 550 5.6.0, then in sync" {
 	# Until the LAST chunk ended, the CR could have begun a CRLF.
 	run smtp_raw "$EHLO$TXN"'BDAT 3 LAST\r\nok\r'"$TXN"'BDAT 4 LAST\r\nok\r\nQUIT\r\n'
