@@ -26,8 +26,9 @@
  * runs after a session, never between a message and its 250.  It scans
  * the tmp/ of each maildir this process delivered to, once in the hour
  * of its first delivery and once in each later hour that brings it mail,
- * at most TIDY_BUDGET entries a call; a tmp/ full of young files costs
- * deliveries nothing.
+ * at most TIDY_BUDGET entries a call, unless the mtime of the file
+ * smtpd-tidied in the maildir says another process did in the last hour;
+ * a tmp/ full of young files costs deliveries nothing.
  *
  * Per message the store makes no other system call than those above:
  * a struct store keeps its process id for the names (it delivers in
@@ -72,6 +73,7 @@
 #define TIDY_MS		(60 * 60 * 1000LL)	/* a tmp/ is scanned once per */
 #define TIDY_SLOTS	1024		/* maildirs tidied an hour: 3/4 of it */
 #define TIDY_BUDGET	1024		/* tmp/ entries read per store_tidy() */
+#define TIDY_STAMP	"../smtpd-tidied"	/* from tmp/: its last scan */
 #define DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 #define BOX_NAMESZ	(2 * NAME_MAX + 2)	/* DOMAIN/LOCAL, see name_ok */
 
@@ -150,6 +152,7 @@ static int	 mkdir_sync(int, const char *);
 static void	 close_quiet(int);
 static int	 tidied(struct store *, long long, uint64_t, int);
 static int	 tidy_start(struct store *);
+static int	 tidy_claim(const struct box *);
 static void	 tidy_some(struct store *, unsigned *);
 
 /*
@@ -866,6 +869,8 @@ tidy_start(struct store *st)
 		b->untidy = 0;
 		if (tidied(st, hour, b->hash, 1) == -1)
 			continue;	/* the table is full: next hour */
+		if (tidy_claim(b) == 0)
+			continue;	/* another process has it this hour */
 		if ((fd = openat(b->tmp, ".", DIR_FLAGS)) == -1) {
 			log_warn("store: open %s/tmp", b->name);
 			continue;
@@ -879,6 +884,35 @@ tidy_start(struct store *st)
 		return 0;
 	}
 	return -1;
+}
+
+/*
+ * tidy_claim - 1 if this process is to scan the maildir's tmp/ now, 0
+ * if another did in the last hour.  Each worker would otherwise read the
+ * same tmp/ once an hour, a pool of 16 sixteen times (and under inetd,
+ * every connection): the first to come stamps the file smtpd-tidied in
+ * the maildir, beside tmp/ (mail readers keep their own files there,
+ * such as dovecot-uidlist, and take only names that start with a dot
+ * for folders), and the others see its time.  Two that come at once both scan, which is
+ * harmless.  When the stamp cannot be read or made, scan anyway.
+ */
+static int
+tidy_claim(const struct box *b)
+{
+	struct stat	 sb;
+	int		 fd;
+
+	if (fstatat(b->tmp, TIDY_STAMP, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sb.st_mode) &&
+	    (long long)(time(NULL) - sb.st_mtime) * 1000 < TIDY_MS)
+		return 0;
+	fd = openat(b->tmp, TIDY_STAMP,
+	    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1 || futimens(fd, NULL) == -1)
+		log_warn("store: stamp %s/smtpd-tidied", b->name);
+	if (fd != -1)
+		close_quiet(fd);
+	return 1;
 }
 
 /*

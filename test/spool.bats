@@ -405,6 +405,31 @@ strace_works() {
 	[ "$(cat "$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test")" = writing ]
 }
 
+@test "smtpd-tidied: a tmp/ read in the last hour is not read again by another process" {
+	make_maildir example.org bob
+	stale=$SPOOL/example.org/bob/tmp/1.M1P1Q1.mx.test
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "one" "." "QUIT"
+	[ -n "$(queued_id)" ]
+	[ -f "$SPOOL/example.org/bob/smtpd-tidied" ]
+	# A second smtpd -i, another process, within the hour: not read.
+	printf 'crashed\n' >"$stale"
+	touch -d '37 hours ago' "$stale"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "two" "." "QUIT"
+	[ -n "$(queued_id)" ]
+	[ -f "$stale" ]
+	# The stamp an hour old: the next process reads tmp/ again.
+	touch -d '61 minutes ago' "$SPOOL/example.org/bob/smtpd-tidied"
+	run smtp "EHLO client.test" "MAIL FROM:<alice@sender.test>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "three" "." "QUIT"
+	[ -n "$(queued_id)" ]
+	[ ! -e "$stale" ]
+	[ "$(count_messages example.org bob)" -eq 3 ]
+	# Refreshed by the read.
+	[ -n "$(find "$SPOOL/example.org/bob/smtpd-tidied" -mmin -5)" ]
+}
+
 # deliver_tcp TEXT - one message with the body TEXT for bob@example.org
 # to the daemon; fails unless it is answered 250.
 deliver_tcp() {
