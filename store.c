@@ -71,7 +71,6 @@
 #define BOXES		32		/* maildirs whose descriptors are kept */
 #define RECHECK_MS	5000		/* a kept descriptor is trusted this long */
 #define TIDY_MS		(60 * 60 * 1000LL)	/* a tmp/ is scanned once per */
-#define TIDY_SLOTS	1024		/* maildirs tidied an hour: 3/4 of it */
 #define TIDY_BUDGET	1024		/* tmp/ entries read per store_tidy() */
 #define TIDY_STAMP	"../smtpd-tidied"	/* from tmp/: its last scan */
 #define DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -101,9 +100,6 @@ struct store {
 	struct box	 box[BOXES];
 	unsigned long long tick;		/* for the least recently used */
 	long long	 start;			/* now_ms() at store_open() */
-	uint64_t	*tidied;		/* hashes scanned this hour */
-	unsigned	 ntidied;
-	long long	 tidy_hour;		/* the hour tidied[] is for */
 	DIR		*scan;			/* the tmp/ being tidied */
 	char		 scan_name[BOX_NAMESZ];
 };
@@ -150,7 +146,6 @@ static int	 maildir_sub(struct store *, const struct store_rcpt *,
 static int	 maildir_make(struct store *, const struct store_rcpt *);
 static int	 mkdir_sync(int, const char *);
 static void	 close_quiet(int);
-static int	 tidied(struct store *, long long, uint64_t, int);
 static int	 tidy_start(struct store *);
 static int	 tidy_claim(const struct box *);
 static void	 tidy_some(struct store *, unsigned *);
@@ -191,7 +186,6 @@ store_open(const char *spool, const char *hostname)
 	}
 	*p = '\0';
 	st->start = now_ms();
-	st->tidy_hour = -1;
 	return st;
 }
 
@@ -213,7 +207,6 @@ store_close(struct store *st)
 		log_warn("store: closedir %s/tmp", st->scan_name);
 	if (close(st->fd) == -1)
 		log_warn("store: close spool");
-	free(st->tidied);
 	free(st->msg);
 	free(st);
 }
@@ -729,8 +722,9 @@ box_free(struct box *b)
 
 /*
  * box_due - on a maildir's first use in an hour (counted from
- * store_open), mark its tmp/ for store_tidy() unless it was scanned in
- * that hour already, perhaps before its descriptors were let go.
+ * store_open), mark its tmp/ for store_tidy(), which looks at its stamp
+ * first.  A maildir whose descriptors were let go and opened again is
+ * marked again: that costs one look at the stamp.
  */
 static void
 box_due(struct store *st, struct box *b, long long now)
@@ -740,7 +734,7 @@ box_due(struct store *st, struct box *b, long long now)
 	if (b->hour == hour)
 		return;
 	b->hour = hour;
-	b->untidy = !tidied(st, hour, b->hash, 0);
+	b->untidy = 1;
 }
 
 /*
@@ -852,23 +846,21 @@ store_tidy(struct store *st)
 }
 
 /*
- * tidy_start - begin the scan of the next tmp/ that is due; -1 if none.
- * Its hash goes into the hour's table first, so that a tmp/ that cannot
- * be read is not tried again after every session.
+ * tidy_start - begin the scan of the next tmp/ that is due and not
+ * read by any process in the last hour; -1 if none.  The stamp is set
+ * before the scan, so that a tmp/ that cannot be read is not tried again
+ * after every session.
  */
 static int
 tidy_start(struct store *st)
 {
 	struct box	*b;
-	long long	 hour = (now_ms() - st->start) / TIDY_MS;
 	int		 fd;
 
 	for (b = st->box; b < st->box + BOXES; b++) {
 		if (b->name == NULL || b->dead || !b->untidy)
 			continue;
 		b->untidy = 0;
-		if (tidied(st, hour, b->hash, 1) == -1)
-			continue;	/* the table is full: next hour */
 		if (tidy_claim(b) == 0)
 			continue;	/* another process has it this hour */
 		if ((fd = openat(b->tmp, ".", DIR_FLAGS)) == -1) {
@@ -956,38 +948,4 @@ tidy_some(struct store *st, unsigned *budget)
 	if (closedir(st->scan) == -1)
 		log_warn("store: closedir %s/tmp", st->scan_name);
 	st->scan = NULL;
-}
-
-/*
- * tidied - was the tmp/ with this hash scanned in this hour?  With add,
- * record that it is: 0, or -1 when the table is three quarters full.
- * The table is emptied when the hour changes.  Two maildirs with the
- * same hash (a chance of one in 2^64) would share one scan an hour.
- */
-static int
-tidied(struct store *st, long long hour, uint64_t h, int add)
-{
-	size_t	 i;
-
-	if (st->tidy_hour != hour) {
-		if (!add)
-			return 0;
-		if (st->tidied == NULL &&
-		    (st->tidied = calloc(TIDY_SLOTS, sizeof(*st->tidied))) == NULL)
-			return -1;
-		memset(st->tidied, 0, TIDY_SLOTS * sizeof(*st->tidied));
-		st->ntidied = 0;
-		st->tidy_hour = hour;
-	}
-	h += h == 0;			/* 0 marks an empty slot */
-	for (i = h % TIDY_SLOTS; st->tidied[i] != 0; i = (i + 1) % TIDY_SLOTS)
-		if (st->tidied[i] == h)
-			return add ? 0 : 1;
-	if (!add)
-		return 0;
-	if (st->ntidied >= TIDY_SLOTS / 4 * 3)
-		return -1;
-	st->tidied[i] = h;
-	st->ntidied++;
-	return 0;
 }
