@@ -526,7 +526,8 @@ refused() {
 	[ "$(reply_count 552)" -eq 1 ]
 	[ "$(reply_count 421)" -eq 0 ]
 	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
-	[ -z "$(find "$SPOOL/example.org/u" -type f 2>/dev/null)" ]
+	[ -z "$(find "$SPOOL/example.org/u/tmp" "$SPOOL/example.org/u/new" \
+	    -type f 2>/dev/null)" ]
 	[ "$(count_messages example.org v)" -eq 1 ]
 	[ "$(tail -n 16 "$(maildir_files example.org v)")" = \
 	    "$(printf '%s\n' "${exact[@]}")" ]

@@ -426,7 +426,7 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[[ "${lines[11]}" == "550 5.5.6 "* ]]
 	[[ "${lines[12]}" == "250 2.0.0 Ok" ]]
 	[ -z "$(maildir_files example.org u)" ]
-	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
+	[ -z "$(find "$SPOOL" -path "$SPOOL/*/tmp/*" -type f)" ]
 }
 
 @test "a message over max-message-size is read to its end, 552 5.3.4" {
@@ -438,7 +438,7 @@ begin='EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n'
 	[[ "${lines[11]}" == "552 5.3.4 "* ]]
 	[[ "${lines[12]}" == "250 2.0.0 Ok" ]]
 	[ -z "$(maildir_files example.org u)" ]
-	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
+	[ -z "$(find "$SPOOL" -path "$SPOOL/*/tmp/*" -type f)" ]
 }
 
 @test "100 recipients are accepted, the 101st is 452 4.5.3" {

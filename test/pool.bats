@@ -136,7 +136,7 @@ ADDR421='421 4.7.0 mx.test Too many connections from your address, closing conne
 	# Mid-message the file is in tmp/, so that its absence later means
 	# something.
 	wait_for in_data
-	[ "$(find "$SPOOL" -path '*/tmp/*' -type f | grep -c .)" -eq 1 ]
+	[ "$(find "$SPOOL" -path "$SPOOL/*/tmp/*" -type f | grep -c .)" -eq 1 ]
 	finish "$BGPID" 10
 	out=$(cat "$TMP/out")
 	echo "$out"
@@ -145,7 +145,7 @@ ADDR421='421 4.7.0 mx.test Too many connections from your address, closing conne
 	between "$(ms_of "$out")" 2000 3900
 	grep -Eq 'event=timeout phase=data stress=no$' "$LOG"
 	[ "$(count_messages example.org u)" -eq 0 ]
-	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
+	[ -z "$(find "$SPOOL" -path "$SPOOL/*/tmp/*" -type f)" ]
 }
 
 @test "a BDAT chunk dripped one octet at a time is cut at data-timeout" {
@@ -157,7 +157,7 @@ ADDR421='421 4.7.0 mx.test Too many connections from your address, closing conne
 	between "$(ms_of "$output")" 2000 3900
 	grep -Eq 'event=timeout phase=bdat stress=no$' "$LOG"
 	[ "$(count_messages example.org u)" -eq 0 ]
-	[ -z "$(find "$SPOOL" -path '*/tmp/*' -type f)" ]
+	[ -z "$(find "$SPOOL" -path "$SPOOL/*/tmp/*" -type f)" ]
 }
 
 @test "an honest slow sender is not cut; one below min-data-rate is" {
