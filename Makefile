@@ -60,10 +60,10 @@ attack: smtpd test/smtpc
 bench: smtpd bench/fsyncmark bench/pipe
 	./bench/run
 
-bench/fsyncmark: bench/fsyncmark.c
+bench/fsyncmark: bench/fsyncmark.c bench/bench.h
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ bench/fsyncmark.c
 
-bench/pipe: bench/pipe.c
+bench/pipe: bench/pipe.c bench/bench.h
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ bench/pipe.c
 
 test/logsink: test/logsink.c

@@ -33,11 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define MAXPROCS	256
 
-static double	now_s(void);
 static long	worker(int, const char *, long, double, size_t);
-static long	number(const char *, long, long);
 static void	usage(void);
 
 int
@@ -54,16 +54,16 @@ main(int argc, char *argv[])
 	while ((c = getopt(argc, argv, "l:n:p:t:")) != -1) {
 		switch (c) {
 		case 'l':
-			size = number(optarg, 1, 1L << 26);
+			size = number("fsyncmark", optarg, 1, 1L << 26);
 			break;
 		case 'n':
-			count = number(optarg, 1, 100000000);
+			count = number("fsyncmark", optarg, 1, 100000000);
 			break;
 		case 'p':
-			procs = number(optarg, 1, MAXPROCS);
+			procs = number("fsyncmark", optarg, 1, MAXPROCS);
 			break;
 		case 't':
-			seconds = number(optarg, 1, 3600);
+			seconds = number("fsyncmark", optarg, 1, 3600);
 			break;
 		default:
 			usage();
@@ -171,33 +171,6 @@ fail:
 	fprintf(stderr, "fsyncmark: %s: %s\n", path, strerror(errno));
 	free(buf);
 	return -1;
-}
-
-/* now_s - the monotonic clock in seconds. */
-static double
-now_s(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* number - a decimal argument within [min, max], or usage. */
-static long
-number(const char *s, long min, long max)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "fsyncmark: %s: not a number from %ld to %ld\n",
-		    s, min, max);
-		exit(2);
-	}
-	return v;
 }
 
 static void

@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define MAXCHILD	256
 #define LINE		512	/* the longest reply line we take */
 
@@ -60,7 +62,6 @@ static struct sockaddr_storage	 addr;
 static socklen_t		 addrlen;
 static double			 deadline;
 
-static double	now_s(void);
 static int	wait_fd(int, short);
 static int	loopback(const char *);
 static int	dial(struct conn *);
@@ -71,7 +72,6 @@ static char	*message(size_t, const char *, const char *, size_t *);
 static long	child(long, long, long, long, const char *, const char *,
 		    const char *, size_t);
 static int	collect(struct pollfd *, pid_t *, long, long *);
-static long	number(const char *, long, long);
 static void	usage(void);
 
 int
@@ -93,22 +93,22 @@ main(int argc, char *argv[])
 			from = optarg;
 			break;
 		case 'l':
-			size = number(optarg, 64, 1L << 30);
+			size = number("pipe", optarg, 64, 1L << 30);
 			break;
 		case 'm':
-			msgs = number(optarg, 1, 100000000);
+			msgs = number("pipe", optarg, 1, 100000000);
 			break;
 		case 'p':
-			per = number(optarg, 1, 1000000);
+			per = number("pipe", optarg, 1, 1000000);
 			break;
 		case 's':
-			children = number(optarg, 1, MAXCHILD);
+			children = number("pipe", optarg, 1, MAXCHILD);
 			break;
 		case 't':
 			to = optarg;
 			break;
 		case 'T':
-			seconds = number(optarg, 1, 86400);
+			seconds = number("pipe", optarg, 1, 86400);
 			break;
 		default:
 			usage();
@@ -529,33 +529,6 @@ loopback(const char *arg)
 		    "(127.0.0.0/8 or [::1]): refused\n", arg);
 	freeaddrinfo(res);
 	return ok ? 0 : -1;
-}
-
-/* now_s - the monotonic clock in seconds. */
-static double
-now_s(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* number - a decimal argument within [min, max], or usage. */
-static long
-number(const char *s, long min, long max)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "pipe: %s: not a number from %ld to %ld\n",
-		    s, min, max);
-		exit(2);
-	}
-	return v;
 }
 
 static void
