@@ -885,8 +885,9 @@ tidy_start(struct store *st)
  * every connection): the first to come stamps the file smtpd-tidied in
  * the maildir, beside tmp/ (mail readers keep their own files there,
  * such as dovecot-uidlist, and take only names that start with a dot
- * for folders), and the others see its time.  Two that come at once both scan, which is
- * harmless.  When the stamp cannot be read or made, scan anyway.
+ * for folders), and the others see its time.  Two that come at once
+ * both scan, which is harmless.  When the stamp cannot be read or made,
+ * scan anyway.
  */
 static int
 tidy_claim(const struct box *b)
