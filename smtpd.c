@@ -42,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #endif
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -86,6 +87,8 @@
 #define BACKOFF_MAX		32	/* seconds between respawns, at worst */
 #define LINGER_MS		2000	/* to drain a client after our last reply */
 #define LINGER_STRESS_MS	250	/* the same, while workers are short */
+#define WORKER_FILES		96	/* descriptors a worker may have open */
+#define FSIZE_ROOM		(1024 * 1024)	/* a message file over its body */
 
 /* An exclusive wait for connections: Linux 4.5 on.  See wait_setup(). */
 #if defined(__linux__) && defined(EPOLLEXCLUSIVE)
@@ -121,6 +124,7 @@ struct daemon {
 	int		 stress;		/* as last logged */
 	int		 slot;			/* a worker's own slot */
 	int		 ep;			/* its epoll, or -1: pselect() */
+	int		 debug;			/* -d: keep core dumps */
 };
 
 static volatile sig_atomic_t	 got_term, got_hup, got_chld, got_usr1;
@@ -136,7 +140,9 @@ static void	 catch_signals(void);
 static const char *peer_name(int, char *, size_t);
 static const char *addr_text(const struct sockaddr_storage *, char *,
 		    size_t);
-static int	 serve_one(struct conf *, const struct passwd *, int);
+static int	 serve_one(struct conf *, const struct passwd *, int, int);
+static void	 limit_worker(const struct conf *, int);
+static void	 lower_limit(int, const char *, rlim_t);
 static int	 activated_fds(void);
 static int	 adopt_fds(struct daemon *, int, int *);
 static int	 bind_all(struct daemon *);
@@ -239,9 +245,9 @@ main(int argc, char *argv[])
 	}
 	n = activated_fds();
 	if (iflag)
-		rc = serve_one(&d.conf, pw, 0);
+		rc = serve_one(&d.conf, pw, 0, dflag);
 	else if (n > 0 && adopt_fds(&d, n, &fd) == 1)
-		rc = serve_one(&d.conf, pw, fd);	/* Accept=yes */
+		rc = serve_one(&d.conf, pw, fd, dflag);	/* Accept=yes */
 	else if (n > 0 || bind_all(&d) == 0)
 		rc = run_daemon(&d, pw, dflag);
 	else
@@ -255,7 +261,7 @@ main(int argc, char *argv[])
  * as an unprivileged user if started as root.
  */
 static int
-serve_one(struct conf *conf, const struct passwd *pw, int fd)
+serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 {
 	struct session_env	 env;
 	char			 peer[INET6_ADDRSTRLEN];
@@ -272,6 +278,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd)
 	open_spool(conf, pw, &env.store);
 	if (pw != NULL)
 		drop_privileges(pw);
+	limit_worker(conf, debug);
 	env.peer = peer_name(fd, peer, sizeof(peer));
 	/* A client that stopped taking replies has no last one to save. */
 	linger = session_run(fd, out, &env) == -1 ? 0 : LINGER_MS;
@@ -544,6 +551,7 @@ detach(void)
 static int
 run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 {
+	d->debug = foreground;
 	if (d->nl == 0) {
 		log_warnx("no socket to listen on");
 		return 1;
@@ -901,6 +909,7 @@ worker_main(struct daemon *d, int slot)
 	worker_signals(d);
 	close(d->alive[1]);
 	d->ep = wait_setup(d);
+	limit_worker(&d->conf, d->debug);
 	sigemptyset(&none);
 	free(d->w);
 	d->w = NULL;
@@ -946,6 +955,72 @@ worker_signals(struct daemon *d)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		log_warn("prctl PR_SET_PDEATHSIG");
 #endif
+}
+
+/*
+ * limit_worker - what a process that reads anyone's octets may take,
+ * set after the privileges are dropped, so that a bug in the session
+ * code has less to work with (smtpd(8), "Privileges"):
+ *
+ *	RLIMIT_NPROC 0		no new process: a fork() fails
+ *	RLIMIT_NOFILE		WORKER_FILES and the listeners: the store
+ *				keeps two descriptors for each of 32
+ *				maildirs, and a session needs a handful
+ *	RLIMIT_CORE 0		no core file full of client data, unless
+ *				-d (someone at a terminal may want one)
+ *	RLIMIT_FSIZE		max-message-size and FSIZE_ROOM for the
+ *				trace headers: a longer write fails with
+ *				EFBIG (SIGXFSZ is ignored), which the store
+ *				reports as any failed write.  Not when the
+ *				log (fd 2) is a file, which may be larger.
+ *
+ * A limit is only ever lowered.  A failure is logged, not fatal: the
+ * limits are a second line, behind the code's own checks.
+ */
+static void
+limit_worker(const struct conf *conf, int debug)
+{
+	struct stat	 sb;
+	rlim_t		 fsize;
+
+	/*
+	 * RLIMIT_NPROC is not POSIX, but Linux and the BSDs have it.  The
+	 * sanitizer build goes without: LeakSanitizer's check at exit runs
+	 * in a process of its own.
+	 */
+#if defined(RLIMIT_NPROC) && !defined(__SANITIZE_ADDRESS__)
+	lower_limit(RLIMIT_NPROC, "RLIMIT_NPROC", 0);
+#endif
+	lower_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE",
+	    WORKER_FILES + conf->nlistens);
+	if (!debug)
+		lower_limit(RLIMIT_CORE, "RLIMIT_CORE", 0);
+	if (fstat(2, &sb) == 0 && S_ISREG(sb.st_mode))
+		return;
+	signal(SIGXFSZ, SIG_IGN);
+	fsize = conf->max_message_size > RLIM_INFINITY - FSIZE_ROOM ?
+	    RLIM_INFINITY : (rlim_t)conf->max_message_size + FSIZE_ROOM;
+	lower_limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize);
+}
+
+/*
+ * lower_limit - set a resource's soft and hard limits to v, unless they
+ * are lower already.
+ */
+static void
+lower_limit(int resource, const char *name, rlim_t v)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(resource, &rl) == -1) {
+		log_warn("getrlimit %s", name);
+		return;
+	}
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)
+		v = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = v;
+	if (setrlimit(resource, &rl) == -1)
+		log_warn("setrlimit %s", name);
 }
 
 /*

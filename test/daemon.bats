@@ -734,3 +734,65 @@ eight() {
 	grep -q "event=orphaned" "$LOG"
 	! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
+
+# --- resource limits ----------------------------------------------------------
+
+# no_fork PID - its RLIMIT_NPROC is 0, but in the sanitizer build, where
+# LeakSanitizer must fork to check at exit.
+no_fork() {
+	if [[ "$SMTPD" == *-asan ]]; then
+		! grep -Eq '^Max processes +0 ' "/proc/$1/limits"
+	else
+		grep -Eq '^Max processes +0 +0 ' "/proc/$1/limits"
+	fi
+}
+
+@test "a worker's limits: no new process, 96 descriptors and one per listener" {
+	conf "workers 1"
+	daemon_start
+	worker=$(some_workers "$DPID")
+	no_fork "$worker"
+	grep -Eq '^Max open files +97 +97 ' "/proc/$worker/limits"
+	# -d logs to a file here: no file size limit, core dumps as they were.
+	grep -Eq '^Max file size +unlimited ' "/proc/$worker/limits"
+	# The master keeps its own.
+	! grep -Eq '^Max processes +0 ' "/proc/$DPID/limits"
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    "DATA" "limited" "." "QUIT"
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
+@test "a fork attempted in a worker fails" {
+	command -v gdb >/dev/null || skip "gdb is not installed"
+	[[ "$SMTPD" != *-asan ]] || skip "the sanitizer build may fork"
+	conf "workers 1"
+	daemon_start
+	worker=$(some_workers "$DPID")
+	run timeout 60 gdb -p "$worker" -batch -ex 'call (int)fork()'
+	[[ "$output" != *"ptrace: Operation not permitted"* ]] ||
+	    skip "gdb cannot attach here"
+	echo "$output"
+	[[ "$output" == *'$1 = -1'* ]]
+	# Nothing new under the worker, and it still serves.
+	[ -z "$(pgrep -P "$worker")" ]
+	run smtp_tcp "EHLO c" "QUIT"
+	[[ "$output" == *"221 2.0.0 "* ]]
+}
+
+@test "smtpd -i, logging to syslog: no core dumps, no file over max-message-size" {
+	conf "max-message-size 10M"
+	mkfifo "$TMP/in"
+	"$SMTPD" -i -f "$(run_conf)" <"$TMP/in" >"$TMP/out" 2>/dev/null 3>&- &
+	pid=$!
+	exec {fd}>"$TMP/in"
+	wait_for grep -q '^220 ' "$TMP/out"
+	grep -Eq '^Max core file size +0 +0 ' "/proc/$pid/limits"
+	# 10 MiB and a MiB of room, in octets.
+	grep -Eq '^Max file size +11534336 +11534336 ' "/proc/$pid/limits"
+	no_fork "$pid"
+	printf 'QUIT\r\n' >&"$fd"
+	exec {fd}>&-
+	wait "$pid"
+	grep -q '^221 ' "$TMP/out"
+}
