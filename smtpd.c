@@ -141,7 +141,7 @@ static const char *peer_name(int, char *, size_t);
 static const char *addr_text(const struct sockaddr_storage *, char *,
 		    size_t);
 static int	 serve_one(struct conf *, const struct passwd *, int, int);
-static void	 limit_worker(const struct conf *, int);
+static void	 limit_worker(const struct conf *, size_t, int);
 static void	 lower_limit(int, const char *, rlim_t);
 static int	 activated_fds(void);
 static int	 adopt_fds(struct daemon *, int, int *);
@@ -278,7 +278,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 	open_spool(conf, pw, &env.store);
 	if (pw != NULL)
 		drop_privileges(pw);
-	limit_worker(conf, debug);
+	limit_worker(conf, 0, debug);
 	env.peer = peer_name(fd, peer, sizeof(peer));
 	/* A client that stopped taking replies has no last one to save. */
 	linger = session_run(fd, out, &env) == -1 ? 0 : LINGER_MS;
@@ -909,7 +909,7 @@ worker_main(struct daemon *d, int slot)
 	worker_signals(d);
 	close(d->alive[1]);
 	d->ep = wait_setup(d);
-	limit_worker(&d->conf, d->debug);
+	limit_worker(&d->conf, d->nl, d->debug);
 	sigemptyset(&none);
 	free(d->w);
 	d->w = NULL;
@@ -963,7 +963,8 @@ worker_signals(struct daemon *d)
  * code has less to work with (smtpd(8), "Privileges"):
  *
  *	RLIMIT_NPROC 0		no new process: a fork() fails
- *	RLIMIT_NOFILE		WORKER_FILES and the listeners: the store
+ *	RLIMIT_NOFILE		WORKER_FILES and the nl listeners (those
+ *				inherited from systemd too): the store
  *				keeps two descriptors for each of 32
  *				maildirs, and a session needs a handful
  *	RLIMIT_CORE 0		no core file full of client data, unless
@@ -978,7 +979,7 @@ worker_signals(struct daemon *d)
  * limits are a second line, behind the code's own checks.
  */
 static void
-limit_worker(const struct conf *conf, int debug)
+limit_worker(const struct conf *conf, size_t nl, int debug)
 {
 	struct stat	 sb;
 	rlim_t		 fsize;
@@ -991,8 +992,7 @@ limit_worker(const struct conf *conf, int debug)
 #if defined(RLIMIT_NPROC) && !defined(__SANITIZE_ADDRESS__)
 	lower_limit(RLIMIT_NPROC, "RLIMIT_NPROC", 0);
 #endif
-	lower_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE",
-	    WORKER_FILES + conf->nlistens);
+	lower_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", WORKER_FILES + nl);
 	if (!debug)
 		lower_limit(RLIMIT_CORE, "RLIMIT_CORE", 0);
 	if (fstat(2, &sb) == 0 && S_ISREG(sb.st_mode))
