@@ -41,12 +41,17 @@ conn_send() {
 	printf '%s\r\n' "$@" >&"$CONN"
 }
 
+# conn_line - read the next reply line (5 s at most) into LINE, without
+# its CR, and keep it in $TMP/conn for the messages below.
+conn_line() {
+	IFS= read -r -t 5 LINE <&"$CONN" || return 1
+	LINE=${LINE%$'\r'}
+	echo "$LINE" >>"$TMP/conn"
+}
+
 conn_expect() {
-	local line
-	while IFS= read -r -t 5 line <&"$CONN"; do
-		line=${line%$'\r'}
-		echo "$line" >>"$TMP/conn"
-		[[ "$line" =~ $1 ]] && return 0
+	while conn_line; do
+		[[ "$LINE" =~ $1 ]] && return 0
 	done
 	echo "no reply matching $1; got:" >&2
 	cat "$TMP/conn" >&2
@@ -55,12 +60,7 @@ conn_expect() {
 
 # conn_next REGEX - the next reply line matches REGEX (5 s at most).
 conn_next() {
-	local line
-	if IFS= read -r -t 5 line <&"$CONN"; then
-		line=${line%$'\r'}
-		echo "$line" >>"$TMP/conn"
-		[[ "$line" =~ $1 ]] && return 0
-	fi
+	conn_line && [[ "$LINE" =~ $1 ]] && return 0
 	echo "the next reply does not match $1; got:" >&2
 	cat "$TMP/conn" >&2
 	return 1
@@ -81,12 +81,7 @@ client() {
 # stopped SECONDS - wait (bounded) for the master to exit; its exit
 # status is then in $STATUS.
 stopped() {
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	! kill -0 "$DPID" 2>/dev/null || return 1
+	gone_within "$DPID" "$1" || return 1
 	STATUS=0
 	wait "$DPID" || STATUS=$?
 	DPID=
@@ -700,8 +695,7 @@ eight() {
 		[ "$(readlink "/proc/$master/fd/$fd")" = /dev/null ]
 	done
 	kill -TERM "$master"
-	for i in $(seq 1 50); do kill -0 "$master" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$master" 2>/dev/null
+	gone_within "$master" 5
 	DPID=
 }
 

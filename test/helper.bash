@@ -133,16 +133,23 @@ daemon_start() {
 }
 
 daemon_stop() {
-	local i
 	[ -n "${DPID:-}" ] || return 0
 	# It may be gone already: the test may have signalled it itself.
 	kill -TERM "$DPID" 2>/dev/null || true
-	for i in $(seq 1 150); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
+	gone_within "$DPID" 15 || true
 	wait "$DPID" 2>/dev/null || true
 	DPID=
+}
+
+# gone_within PID SECONDS - wait until process PID has ended; fails if
+# it is still there after SECONDS.
+gone_within() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	! kill -0 "$1" 2>/dev/null
 }
 
 # kill_tree PID - kill PID and its children.  PID is stopped first: a

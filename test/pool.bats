@@ -42,11 +42,7 @@ client_bg() {
 
 # finish PID SECONDS - wait (bounded) for a background job to end.
 finish() {
-	local i
-	for i in $(seq 1 $(($2 * 10))); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
+	gone_within "$1" "$2" || true
 	wait "$1" 2>/dev/null
 	! kill -0 "$1" 2>/dev/null
 }
