@@ -62,8 +62,11 @@ static int	 kw_greet_pause(struct conf *, char **, const char **);
 static int	 kw_min_data_rate(struct conf *, char **, const char **);
 static int	 kw_max_junk_commands(struct conf *, char **, const char **);
 static int	 kw_max_per_address(struct conf *, char **, const char **);
+static int	 kw_chroot(struct conf *, char **, const char **);
+static int	 kw_seccomp(struct conf *, char **, const char **);
 static int	 set_count(unsigned *, const char *, unsigned, unsigned,
 		    const char **);
+static int	 set_flag(int *, const char *, const char **);
 static int	 set_seconds(int *, const char *, const char **);
 static int	 listen_add(struct conf *, const char *, const char *, int);
 static void	 conf_error(struct parser *, const char *, ...)
@@ -101,6 +104,8 @@ static const struct keyword keywords[] = {
 	{ "min-data-rate",	1, 1, kw_min_data_rate },
 	{ "max-junk-commands",	1, 1, kw_max_junk_commands },
 	{ "max-per-address",	1, 1, kw_max_per_address },
+	{ "chroot",		1, 1, kw_chroot },
+	{ "seccomp",		1, 1, kw_seccomp },
 };
 
 /*
@@ -180,6 +185,8 @@ conf_defaults(struct conf *c)
 	c->min_data_rate = CONF_MIN_DATA_RATE;
 	c->max_junk_commands = CONF_MAX_JUNK_COMMANDS;
 	c->max_per_address = CONF_UNSET;
+	c->chroot = 1;
+	c->seccomp = 1;
 }
 
 /*
@@ -430,6 +437,18 @@ kw_max_sessions(struct conf *c, char **v, const char **why)
 }
 
 static int
+kw_chroot(struct conf *c, char **v, const char **why)
+{
+	return set_flag(&c->chroot, v[0], why);
+}
+
+static int
+kw_seccomp(struct conf *c, char **v, const char **why)
+{
+	return set_flag(&c->seccomp, v[0], why);
+}
+
+static int
 kw_user(struct conf *c, char **v, const char **why)
 {
 	(void)why;
@@ -508,6 +527,23 @@ set_count(unsigned *dst, const char *v, unsigned min, unsigned max,
 		return -1;
 	}
 	*dst = n;
+	return 0;
+}
+
+/*
+ * set_flag - "yes" or "no".
+ */
+static int
+set_flag(int *dst, const char *v, const char **why)
+{
+	if (strcmp(v, "yes") == 0)
+		*dst = 1;
+	else if (strcmp(v, "no") == 0)
+		*dst = 0;
+	else {
+		*why = "expected yes or no";
+		return -1;
+	}
 	return 0;
 }
 

@@ -51,6 +51,8 @@ struct conf {
 	unsigned	  workers;
 	unsigned	  max_sessions;		/* per worker; 0: no limit */
 	unsigned	  max_per_address;	/* sessions; 0: no limit */
+	int		  chroot;		/* workers see only the spool */
+	int		  seccomp;		/* workers' system call filter */
 };
 
 #define CONF_MAX_MESSAGE_SIZE	(35ULL * 1024 * 1024)
