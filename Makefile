@@ -14,8 +14,10 @@ STD	= -std=c11 -D_POSIX_C_SOURCE=200809L \
 	  -DSMTPD_VERSION=\"$(VERSION)\"
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
-SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c scoreboard.c
-HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h scoreboard.h
+SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
+	  scoreboard.c contain.c
+HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h \
+	  scoreboard.h contain.h
 
 all: smtpd
 

@@ -42,7 +42,6 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #endif
-#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -66,6 +65,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "contain.h"
 #include "log.h"
 #include "now.h"
 #include "proxy.h"
@@ -87,8 +87,6 @@
 #define BACKOFF_MAX		32	/* seconds between respawns, at worst */
 #define LINGER_MS		2000	/* to drain a client after our last reply */
 #define LINGER_STRESS_MS	250	/* the same, while workers are short */
-#define WORKER_FILES		96	/* descriptors a worker may have open */
-#define FSIZE_ROOM		(1024 * 1024)	/* a message file over its body */
 
 /* An exclusive wait for connections: Linux 4.5 on.  See wait_setup(). */
 #if defined(__linux__) && defined(EPOLLEXCLUSIVE)
@@ -125,6 +123,7 @@ struct daemon {
 	int		 slot;			/* a worker's own slot */
 	int		 ep;			/* its epoll, or -1: pselect() */
 	int		 debug;			/* -d: keep core dumps */
+	int		 chroot;		/* holds CAP_SYS_CHROOT */
 };
 
 static volatile sig_atomic_t	 got_term, got_hup, got_chld, got_usr1;
@@ -141,8 +140,10 @@ static const char *peer_name(int, char *, size_t);
 static const char *addr_text(const struct sockaddr_storage *, char *,
 		    size_t);
 static int	 serve_one(struct conf *, const struct passwd *, int, int);
-static void	 limit_worker(const struct conf *, size_t, int);
-static void	 lower_limit(int, const char *, rlim_t);
+static void	 contain(const struct conf *, struct store *, int, size_t,
+		    int, int);
+static int	 contain_how(const struct conf *, int, int);
+static const char *signal_name(int, char *, size_t);
 static int	 activated_fds(void);
 static int	 adopt_fds(struct daemon *, int, int *);
 static int	 bind_all(struct daemon *);
@@ -266,7 +267,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 	struct session_env	 env;
 	char			 peer[INET6_ADDRSTRLEN];
 	size_t			 i;
-	int			 out = fd == 0 ? 1 : fd, linger;
+	int			 out = fd == 0 ? 1 : fd, linger, how;
 
 	for (i = 0; i < conf->nlistens && !conf->listens[i].proxy; i++)
 		;
@@ -276,10 +277,14 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
 	open_spool(conf, pw, &env.store);
+	env.peer = peer_name(fd, peer, sizeof(peer));
+	/* chroot(2) takes root: it comes before the change of user. */
+	how = contain_how(conf, pw != NULL, 1);
+	if (how == CONTAIN_CHROOT)
+		contain(conf, env.store, how, 0, debug, 0);
 	if (pw != NULL)
 		drop_privileges(pw);
-	limit_worker(conf, 0, debug);
-	env.peer = peer_name(fd, peer, sizeof(peer));
+	contain(conf, env.store, how == CONTAIN_CHROOT ? 0 : how, 0, debug, 1);
 	/* A client that stopped taking replies has no last one to save. */
 	linger = session_run(fd, out, &env) == -1 ? 0 : LINGER_MS;
 	linger_close(fd, out, linger);
@@ -569,16 +574,22 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 		fatal("pipe");
 	fcntl(d->alive[0], F_SETFD, FD_CLOEXEC);
 	fcntl(d->alive[1], F_SETFD, FD_CLOEXEC);
-	if (pw != NULL)
+	if (pw != NULL) {
+		contain_keep_chroot();
 		drop_privileges(pw);
+		d->chroot = contain_hold_chroot() == 0;
+	}
 	if (!foreground) {
 		log_init("smtpd", 0, log_verbose());
 		detach();
 	}
 	d->sb = scoreboard_new(d->conf.workers);
-	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s",
-	    (long)getpid(), d->conf.workers, d->conf.max_per_address,
-	    pw ? pw->pw_name : "(unchanged)");
+	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s "
+	    "fs=%s seccomp=%s", (long)getpid(), d->conf.workers,
+	    d->conf.max_per_address, pw ? pw->pw_name : "(unchanged)",
+	    contain_name(contain_how(&d->conf, d->chroot, 0)),
+	    d->conf.seccomp && contain_syscalls_count() > 0 ? "on" : "off");
+	contain_how(&d->conf, d->chroot, 1);
 	master(d);
 	scoreboard_free(d->sb);
 	store_close(d->store);
@@ -783,6 +794,7 @@ reap(struct daemon *d)
 	size_t		 i;
 	pid_t		 pid;
 	int		 status, failed;
+	char		 sig[16];
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < d->nw && d->w[i].pid != pid; i++)
@@ -790,10 +802,13 @@ reap(struct daemon *d)
 		if (i == d->nw)
 			continue;
 		failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-		log_info("event=worker-exit pid=%ld %s=%d", (long)pid,
-		    WIFSIGNALED(status) ? "signal" : "status",
-		    WIFSIGNALED(status) ? WTERMSIG(status) :
-		    WEXITSTATUS(status));
+		if (WIFSIGNALED(status))
+			log_info("event=worker-exit pid=%ld signal=%s",
+			    (long)pid, signal_name(WTERMSIG(status), sig,
+			    sizeof(sig)));
+		else
+			log_info("event=worker-exit pid=%ld status=%d",
+			    (long)pid, WEXITSTATUS(status));
 		scoreboard_release(d->sb, d->w[i].slot);
 		if (!failed || now - d->w[i].started >= QUICK_DEATH_MS)
 			d->backoff = 0;
@@ -909,7 +924,8 @@ worker_main(struct daemon *d, int slot)
 	worker_signals(d);
 	close(d->alive[1]);
 	d->ep = wait_setup(d);
-	limit_worker(&d->conf, d->nl, d->debug);
+	contain(&d->conf, d->store, contain_how(&d->conf, d->chroot, 0), d->nl,
+	    d->debug, 1);
 	sigemptyset(&none);
 	free(d->w);
 	d->w = NULL;
@@ -958,69 +974,79 @@ worker_signals(struct daemon *d)
 }
 
 /*
- * limit_worker - what a process that reads anyone's octets may take,
- * set after the privileges are dropped, so that a bug in the session
- * code has less to work with (smtpd(8), "Privileges"):
- *
- *	RLIMIT_NPROC 0		no new process: a fork() fails
- *	RLIMIT_NOFILE		WORKER_FILES and the nl listeners (those
- *				inherited from systemd too): the store
- *				keeps two descriptors for each of 32
- *				maildirs, and a session needs a handful
- *	RLIMIT_CORE 0		no core file full of client data, unless
- *				-d (someone at a terminal may want one)
- *	RLIMIT_FSIZE		max-message-size and FSIZE_ROOM for the
- *				trace headers: a longer write fails with
- *				EFBIG (SIGXFSZ is ignored), which the store
- *				reports as any failed write.  Not when the
- *				log (fd 2) is a file, which may be larger.
- *
- * A limit is only ever lowered.  A failure is logged, not fatal: the
- * limits are a second line, behind the code's own checks.
+ * contain_how - how a worker is to see only the spool: chroot(2) when
+ * it may (as root, or with the master's CAP_SYS_CHROOT), else Landlock
+ * where the kernel has it (ABI 2, Linux 5.19, for links and renames
+ * from tmp/ to new/); 0 with "chroot no", or neither, which say logs.
  */
-static void
-limit_worker(const struct conf *conf, size_t nl, int debug)
+static int
+contain_how(const struct conf *conf, int may_chroot, int say)
 {
-	struct stat	 sb;
-	rlim_t		 fsize;
-
 	/*
-	 * RLIMIT_NPROC is not POSIX, but Linux and the BSDs have it.  The
-	 * sanitizer build goes without: LeakSanitizer's check at exit runs
-	 * in a process of its own.
+	 * The sanitizer build goes without: LeakSanitizer's check at exit
+	 * reads /proc, which neither a chroot nor Landlock leaves it.
 	 */
-#if defined(RLIMIT_NPROC) && !defined(__SANITIZE_ADDRESS__)
-	lower_limit(RLIMIT_NPROC, "RLIMIT_NPROC", 0);
+#ifdef __SANITIZE_ADDRESS__
+	(void)may_chroot;
+	(void)say;
+	return 0;
 #endif
-	lower_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", WORKER_FILES + nl);
-	if (!debug)
-		lower_limit(RLIMIT_CORE, "RLIMIT_CORE", 0);
-	if (fstat(2, &sb) == 0 && S_ISREG(sb.st_mode))
-		return;
-	signal(SIGXFSZ, SIG_IGN);
-	fsize = conf->max_message_size > RLIM_INFINITY - FSIZE_ROOM ?
-	    RLIM_INFINITY : (rlim_t)conf->max_message_size + FSIZE_ROOM;
-	lower_limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize);
+	if (!conf->chroot)
+		return 0;
+	if (may_chroot)
+		return CONTAIN_CHROOT;
+	if (contain_landlock_abi() >= 2)
+		return CONTAIN_LANDLOCK;
+	if (say)
+		log_warnx("event=unconfined reason=\"no Landlock (ABI 2) in "
+		    "this kernel: sessions see the whole file system\"");
+	return 0;
 }
 
 /*
- * lower_limit - set a resource's soft and hard limits to v, unless they
- * are lower already.
+ * contain - the steps of contain.h for a process about to read client
+ * octets: the file system (how, on the spool the store has open), then,
+ * if rest, the resource limits and the seccomp filter.  nl listening
+ * sockets stay open; debug (-d) keeps core dumps.  A step that fails is
+ * logged and the process goes on: each is a second line of defence.
  */
 static void
-lower_limit(int resource, const char *name, rlim_t v)
+contain(const struct conf *conf, struct store *st, int how, size_t nl,
+    int debug, int rest)
 {
-	struct rlimit	 rl;
-
-	if (getrlimit(resource, &rl) == -1) {
-		log_warn("getrlimit %s", name);
+	if (how != 0 && st != NULL)
+		contain_fs(store_root(st), how);
+	if (!rest)
 		return;
-	}
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)
-		v = rl.rlim_max;
-	rl.rlim_cur = rl.rlim_max = v;
-	if (setrlimit(resource, &rl) == -1)
-		log_warn("setrlimit %s", name);
+	contain_limits(nl, conf->max_message_size, debug);
+	if (conf->seccomp)
+		contain_syscalls();
+}
+
+/*
+ * signal_name - "SIGSYS" for the signals a worker dies of, else the
+ * number.
+ */
+static const char *
+signal_name(int sig, char *buf, size_t bufsz)
+{
+	static const struct {
+		int		 sig;
+		const char	*name;
+	} names[] = {
+		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },
+		{ SIGFPE, "SIGFPE" }, { SIGILL, "SIGILL" },
+		{ SIGINT, "SIGINT" }, { SIGKILL, "SIGKILL" },
+		{ SIGSEGV, "SIGSEGV" }, { SIGSYS, "SIGSYS" },
+		{ SIGTERM, "SIGTERM" }, { SIGXFSZ, "SIGXFSZ" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	snprintf(buf, bufsz, "%d", sig);
+	return buf;
 }
 
 /*

@@ -190,6 +190,16 @@ store_open(const char *spool, const char *hostname)
 }
 
 /*
+ * store_root - the spool directory's descriptor, for a process that is
+ * to see nothing else (contain.c).
+ */
+int
+store_root(const struct store *st)
+{
+	return st->fd;
+}
+
+/*
  * store_close - close the spool, the kept descriptors and any scan.
  * No message may be open.
  */

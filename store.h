@@ -28,6 +28,7 @@ struct store_rcpt {
 
 struct store	 *store_open(const char *spool, const char *hostname);
 void		  store_close(struct store *);
+int		  store_root(const struct store *);
 int		  store_name_ok(const char *);
 struct store_msg *store_create(struct store *, const struct store_rcpt *);
 const char	 *store_id(const struct store_msg *);

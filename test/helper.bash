@@ -70,6 +70,25 @@ smtp() {
 	printf '%s\r\n' "$@" | smtpd_pipe
 }
 
+# pipe_open - smtpd -i (logging to syslog: fd 2 is /dev/null) on a FIFO
+# the test holds open, so that the process can be looked at while it
+# waits for the client: sets IPID (its pid) and IFD (the FIFO's write
+# end); returns once the 220 is in $TMP/out.  pipe_close LINE... sends
+# the rest of the dialogue, closes, and waits for smtpd's exit status.
+pipe_open() {
+	mkfifo "$TMP/in"
+	"$SMTPD" -i -f "$(run_conf)" <"$TMP/in" >"$TMP/out" 2>/dev/null 3>&- &
+	IPID=$!
+	exec {IFD}>"$TMP/in"
+	wait_for grep -q '^220 ' "$TMP/out"
+}
+
+pipe_close() {
+	printf '%s\r\n' "$@" >&"$IFD"
+	exec {IFD}>&-
+	wait "$IPID"
+}
+
 smtp_raw() {
 	printf '%b' "$1" | smtpd_pipe
 }
@@ -105,9 +124,10 @@ queued_id() {
 
 # --- daemon mode over loopback TCP ------------------------------------------
 #
-#   daemon_start          smtpd -d with the test's config plus "listen
+#   daemon_start [CMD...] smtpd -d with the test's config plus "listen
 #                         127.0.0.1:0" (the kernel picks the port); sets
-#                         DPID (the master) and PORT
+#                         DPID (the master) and PORT.  CMD, if given, is
+#                         a command that execs smtpd (setpriv ...)
 #   daemon_stop           SIGTERM, and wait (bounded) for the master to exit
 #   smtp_tcp LINE...      one connection: send the lines, read the replies
 #                         until the server closes (at most 10 s)
@@ -120,7 +140,8 @@ daemon_start() {
 	grep -q '^listen ' "$CONF" || echo "listen 127.0.0.1:0" >>"$CONF"
 	conf=$(run_conf)
 	# fd 3 is bats' own: a daemon holding it would make bats wait.
-	"$SMTPD" -d -f "$conf" >>"$LOG" 2>&1 3>&- &
+	# Arguments, if any, are a command that execs smtpd (setpriv).
+	"$@" "$SMTPD" -d -f "$conf" >>"$LOG" 2>&1 3>&- &
 	DPID=$!
 	for i in $(seq 1 100); do
 		grep -q 'event=start' "$LOG" && break
