@@ -376,103 +376,111 @@ enter_landlock(int spool)
  * what the table lacks; the kernel's log, type=1326, names each call),
  * then checked by running it with the filter on.  A few are there for a
  * path the suite seldom takes, or for another C library or architecture:
- * each says so.  ANY: every argument; otherwise the first argument must
- * equal arg0.
+ * each says so.  arg0 and arg1: what the first and second arguments
+ * must be (ints), or ANY.
  */
 #define ANY	(-1L)
+#define ALLOW(nr)		{ nr, ANY, ANY }
+#define ALLOW_IF(nr, a0, a1)	{ nr, a0, a1 }
 
 static const struct allowed {
 	long	 nr;
 	long	 arg0;
+	long	 arg1;
 } allowed[] = {
 	/* the connection, the spool, the log, the master's pipe */
-	{ SYS_read,		ANY },
-	{ SYS_write,		ANY },
-	{ SYS_recvfrom,		ANY },		/* recv() */
-	{ SYS_sendto,		ANY },		/* send(), syslog() */
-	{ SYS_close,		ANY },
-	{ SYS_shutdown,		ANY },		/* linger_close() */
-	{ SYS_fcntl,		ANY },		/* accept_one() */
+	ALLOW(SYS_read),
+	ALLOW(SYS_write),
+	ALLOW(SYS_recvfrom),		/* recv() */
+	ALLOW(SYS_sendto),		/* send(), syslog() */
+	ALLOW(SYS_close),
+	ALLOW(SYS_shutdown),		/* linger_close() */
+	ALLOW(SYS_fcntl),		/* accept_one() */
 	/* waiting, each wait within a deadline */
-	{ SYS_epoll_pwait,	ANY },		/* wait_epoll() */
-	{ SYS_pselect6,		ANY },		/* wait_select(), if no epoll */
-	{ SYS_accept4,		ANY },
+	ALLOW(SYS_epoll_pwait),		/* wait_epoll() */
+	ALLOW(SYS_pselect6),		/* wait_select(), if no epoll */
+	ALLOW(SYS_accept4),
 #ifdef SYS_poll
-	{ SYS_poll,		ANY },		/* wire.c, proxy.c */
+	ALLOW(SYS_poll),		/* wire.c, proxy.c */
 #endif
-	{ SYS_ppoll,		ANY },		/* poll() where SYS_poll is not */
+	ALLOW(SYS_ppoll),		/* poll() where SYS_poll is not */
 	/* the clock, where the vDSO cannot serve it (some hypervisors) */
-	{ SYS_clock_gettime,	ANY },
+	ALLOW(SYS_clock_gettime),
 #ifdef SYS_time
-	{ SYS_time,		ANY },
+	ALLOW(SYS_time),
 #endif
 	/* the store, relative to the spool's descriptor (store.c) */
-	{ SYS_openat,		ANY },
-	{ SYS_newfstatat,	ANY },		/* fstatat(), fstat() */
+	ALLOW(SYS_openat),
+	ALLOW(SYS_newfstatat),		/* fstatat(), fstat() */
 #ifdef SYS_fstat
-	{ SYS_fstat,		ANY },		/* fstat(), in older glibc */
+	ALLOW(SYS_fstat),		/* fstat(), in older glibc */
 #endif
-	{ SYS_fsync,		ANY },
-	{ SYS_linkat,		ANY },
+	ALLOW(SYS_fsync),
+	ALLOW(SYS_linkat),
 #ifdef SYS_renameat
-	{ SYS_renameat,		ANY },
+	ALLOW(SYS_renameat),
 #endif
-	{ SYS_renameat2,	ANY },		/* renameat() where SYS_renameat
-						   is not */
-	{ SYS_unlinkat,		ANY },
-	{ SYS_mkdirat,		ANY },
-	{ SYS_getdents64,	ANY },		/* store_tidy() */
-	{ SYS_utimensat,	ANY },		/* futimens() */
+	ALLOW(SYS_renameat2),		/* where SYS_renameat is not */
+	ALLOW(SYS_unlinkat),
+	ALLOW(SYS_mkdirat),
+	ALLOW(SYS_getdents64),		/* store_tidy() */
+	ALLOW(SYS_utimensat),		/* futimens() */
 	/* malloc() */
-	{ SYS_brk,		ANY },
-	{ SYS_mmap,		ANY },
-	{ SYS_munmap,		ANY },
-	{ SYS_mremap,		ANY },
+	ALLOW(SYS_brk),
+	ALLOW(SYS_mmap),
+	ALLOW(SYS_munmap),
+	ALLOW(SYS_mremap),
 	/* signals (SIGTERM, SIGHUP), the process id, the end */
-	{ SYS_rt_sigprocmask,	ANY },
-	{ SYS_rt_sigreturn,	ANY },
-	{ SYS_getpid,		ANY },
-	{ SYS_exit_group,	ANY },
-	/* syslog() connects again when /dev/log went away */
-	{ SYS_socket,		AF_UNIX },
-	{ SYS_connect,		ANY },
+	ALLOW(SYS_rt_sigprocmask),
+	ALLOW(SYS_rt_sigreturn),
+	ALLOW(SYS_getpid),
+	ALLOW(SYS_exit_group),
+	/*
+	 * syslog() connects again when /dev/log went away: a datagram
+	 * socket, as glibc and musl make it, which cannot talk to a
+	 * stream service (D-Bus, a container runtime) even where a worker
+	 * can see one (Landlock does not restrict connect(2)).
+	 */
+	ALLOW_IF(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC),
+	ALLOW(SYS_connect),
 #ifdef __SANITIZE_ADDRESS__
 	/*
 	 * The sanitizer build of make test: ASan's and UBSan's run-time,
 	 * and LeakSanitizer's check at exit, which stops the process from a
 	 * thread of its own that reads /proc and ptraces it.
 	 */
-	{ SYS_mprotect,		ANY },
-	{ SYS_rt_sigaction,	ANY },
-	{ SYS_sigaltstack,	ANY },
-	{ SYS_lseek,		ANY },
-	{ SYS_prctl,		ANY },
-	{ SYS_gettid,		ANY },
-	{ SYS_getppid,		ANY },
-	{ SYS_futex,		ANY },
-	{ SYS_sched_yield,	ANY },
-	{ SYS_dup,		ANY },
+	ALLOW(SYS_mprotect),
+	ALLOW(SYS_rt_sigaction),
+	ALLOW(SYS_sigaltstack),
+	ALLOW(SYS_lseek),
+	ALLOW(SYS_prctl),
+	ALLOW(SYS_gettid),
+	ALLOW(SYS_getppid),
+	ALLOW(SYS_futex),
+	ALLOW(SYS_sched_yield),
+	ALLOW(SYS_dup),
 #ifdef SYS_open
-	{ SYS_open,		ANY },
+	ALLOW(SYS_open),
 #endif
 #ifdef SYS_getdents
-	{ SYS_getdents,		ANY },
+	ALLOW(SYS_getdents),
 #endif
-	{ SYS_clone,		ANY },
-	{ SYS_wait4,		ANY },
-	{ SYS_ptrace,		ANY },
-	{ SYS_exit,		ANY },		/* its thread */
+	ALLOW(SYS_clone),
+	ALLOW(SYS_wait4),
+	ALLOW(SYS_ptrace),
+	ALLOW(SYS_exit),		/* its thread */
 #endif
 };
 
 #define NALLOWED	(sizeof(allowed) / sizeof(allowed[0]))
-/* Four instructions to start, one or four per call, two to end. */
-#define FILTER_MAX	(6 + 4 * NALLOWED)
+/* Six instructions at most to start, two to six per call, one to end. */
+#define FILTER_MAX	(7 + 6 * NALLOWED)
 
+/* The low 32 bits of argument k: the whole of an int argument. */
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define ARG0_LOW	(offsetof(struct seccomp_data, args[0]) + 4)
+#define ARG_LOW(k)	(offsetof(struct seccomp_data, args) + 8 * (k) + 4)
 #else
-#define ARG0_LOW	offsetof(struct seccomp_data, args[0])
+#define ARG_LOW(k)	(offsetof(struct seccomp_data, args) + 8 * (k))
 #endif
 
 #ifdef SECCOMP_LEARN	/* make CFLAGS=-DSECCOMP_LEARN: allow and log */
@@ -486,12 +494,15 @@ static const struct allowed {
 
 /*
  * build_filter - the program: the architecture, then each call in turn
- * (with its first argument, where the table names one), else DENY.
+ * (with its arguments, where the table names them), else DENY.
  */
 static size_t
 build_filter(struct sock_filter *f)
 {
-	size_t	 n = 0, i;
+	const struct allowed	*a;
+	size_t			 n = 0, i;
+	unsigned		 checks, k;
+	long			 arg[2];
 
 	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS,
 	    offsetof(struct seccomp_data, arch));
@@ -505,20 +516,29 @@ build_filter(struct sock_filter *f)
 	f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 #endif
 	for (i = 0; i < NALLOWED; i++) {
-		if (allowed[i].arg0 == ANY) {
+		a = &allowed[i];
+		arg[0] = a->arg0;
+		arg[1] = a->arg1;
+		checks = (arg[0] != ANY) + (arg[1] != ANY);
+		/*
+		 * Not this call: on to the next, past its checks, its ALLOW
+		 * and, if it has checks, its DENY.  A check that fails
+		 * jumps to that DENY: it ends the program either way, since
+		 * the accumulator no longer holds the number.
+		 */
+		f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a->nr, 0,
+		    checks ? 2 * checks + 2 : 1);
+		for (k = 0; k < 2; k++) {
+			if (arg[k] == ANY)
+				continue;
+			checks--;
+			f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(k));
 			f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-			    (uint32_t)allowed[i].nr, 0, 1);
-			f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-			continue;
+			    (uint32_t)arg[k], 0, 2 * checks + 1);
 		}
-		/* Not this call: on to the next.  Else check, and end. */
-		f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-		    (uint32_t)allowed[i].nr, 0, 4);
-		f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LOW);
-		f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-		    (uint32_t)allowed[i].arg0, 0, 1);
 		f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-		f[n++] = STMT(BPF_RET | BPF_K, DENY);
+		if (a->arg0 != ANY || a->arg1 != ANY)
+			f[n++] = STMT(BPF_RET | BPF_K, DENY);
 	}
 	f[n++] = STMT(BPF_RET | BPF_K, DENY);
 	return n;

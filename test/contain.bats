@@ -82,6 +82,40 @@ not_sanitizer() {
 	deliver
 }
 
+@test "seccomp: a worker may make a datagram UNIX socket (for syslog) and dies making an internet one" {
+	daemon_start
+	# SOCK_DGRAM | SOCK_CLOEXEC is 524290 on Linux.
+	in_worker '(int)socket(1, 524290, 0)'
+	[[ "$output" =~ \$1\ =\ [0-9]+ ]]
+	kill -0 "$worker"
+	in_worker '(int)socket(2, 524290, 0)'
+	gone_within "$worker" 5
+	wait_log "event=worker-exit pid=$worker signal=SIGSYS$"
+}
+
+@test "seccomp: a session whose syslogd went away tries to connect again, and serves on" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a mount namespace"
+	command -v unshare >/dev/null || skip "unshare is not installed"
+	unshare -m true 2>/dev/null || skip "cannot make a mount namespace here"
+	# As in config.bats: a /dev of our own, whose /dev/log is logsink.
+	mkdir "$TMP/dev"
+	: >"$TMP/dev/null"
+	"$BATS_TEST_DIRNAME/logsink" "$TMP/dev/log" 5 >"$TMP/syslog" 3>&- &
+	sink=$!
+	wait_for test -S "$TMP/dev/log"
+	pipe_open unshare -m sh -c 'mount --bind /dev/null "$1/dev/null" &&
+	    mount --bind "$1/dev" /dev && shift && exec "$@"' sh "$TMP"
+	wait_for grep -q 'event=connect' "$TMP/syslog"
+	# syslogd goes: the next line's send() is refused, and syslog()
+	# makes a new socket and connects it, which the filter allows.
+	kill "$sink"
+	wait "$sink" || true
+	pipe_close "EHLO c" "MAIL FROM:<a@b.example>" "RCPT TO:<u@example.org>" \
+	    DATA hi . QUIT
+	grep -q '^250 2.0.0 Ok: queued as ' "$TMP/out"
+	[ "$(count_messages example.org u)" -eq 1 ]
+}
+
 @test "seccomp: a value other than yes or no is a configuration error" {
 	conf "seccomp off"
 	run "$SMTPD" -n -f "$CONF"

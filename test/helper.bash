@@ -70,14 +70,16 @@ smtp() {
 	printf '%s\r\n' "$@" | smtpd_pipe
 }
 
-# pipe_open - smtpd -i (logging to syslog: fd 2 is /dev/null) on a FIFO
-# the test holds open, so that the process can be looked at while it
-# waits for the client: sets IPID (its pid) and IFD (the FIFO's write
-# end); returns once the 220 is in $TMP/out.  pipe_close LINE... sends
-# the rest of the dialogue, closes, and waits for smtpd's exit status.
+# pipe_open [CMD...] - smtpd -i (logging to syslog: fd 2 is /dev/null)
+# on a FIFO the test holds open, so that the process can be looked at
+# while it waits for the client: sets IPID (its pid) and IFD (the FIFO's
+# write end); returns once the 220 is in $TMP/out.  CMD, if given, is a
+# command that execs smtpd.  pipe_close LINE... sends the rest of the
+# dialogue, closes, and waits for smtpd's exit status.
 pipe_open() {
 	mkfifo "$TMP/in"
-	"$SMTPD" -i -f "$(run_conf)" <"$TMP/in" >"$TMP/out" 2>/dev/null 3>&- &
+	"$@" "$SMTPD" -i -f "$(run_conf)" <"$TMP/in" >"$TMP/out" 2>/dev/null \
+	    3>&- &
 	IPID=$!
 	exec {IFD}>"$TMP/in"
 	wait_for grep -q '^220 ' "$TMP/out"
