@@ -122,10 +122,11 @@ contain_hold_chroot(void)
 
 /*
  * contain_fs - leave the process only the spool, open on the descriptor
- * spool: CONTAIN_CHROOT as root, or holding CAP_SYS_CHROOT; then no
- * capability at all.  CONTAIN_LANDLOCK otherwise.  -1, logged, if it
- * could not be done; 0 also when the kernel has no Landlock, which
- * contain_landlock_abi() tells the master once.
+ * spool: CONTAIN_CHROOT as root, or holding CAP_SYS_CHROOT;
+ * CONTAIN_LANDLOCK otherwise; 0: the whole file system.  Then, but as
+ * root, no capability at all.  -1, logged, if it could not be done; 0
+ * also when the kernel has no Landlock, which contain_landlock_abi()
+ * tells the master once.
  */
 int
 contain_fs(int spool, int how)
@@ -137,8 +138,12 @@ contain_fs(int spool, int how)
 	else if (how == CONTAIN_LANDLOCK)
 		rc = enter_landlock(spool);
 #ifdef __linux__
-	/* As root, the change of user that follows drops them all. */
-	if (how == CONTAIN_CHROOT && geteuid() != 0 && set_caps(0) == -1) {
+	/*
+	 * However it went, and with "chroot no" too: no capability left,
+	 * the master's CAP_SYS_CHROOT included.  As root, the change of
+	 * user that follows drops them all.
+	 */
+	if (geteuid() != 0 && set_caps(0) == -1) {
 		log_warn("capset: dropping CAP_SYS_CHROOT");
 		rc = -1;
 	}

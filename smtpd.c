@@ -1005,7 +1005,8 @@ contain_how(const struct conf *conf, int may_chroot, int say)
 
 /*
  * contain - the steps of contain.h for a process about to read client
- * octets: the file system (how, on the spool the store has open), then,
+ * octets: the file system (how, on the spool the store has open, and no
+ * capability left, whatever how is), then,
  * if rest, the resource limits and the seccomp filter.  nl listening
  * sockets stay open; debug (-d) keeps core dumps.  A step that fails is
  * logged and the process goes on: each is a second line of defence.
@@ -1014,8 +1015,7 @@ static void
 contain(const struct conf *conf, struct store *st, int how, size_t nl,
     int debug, int rest)
 {
-	if (how != 0 && st != NULL)
-		contain_fs(store_root(st), how);
+	contain_fs(st != NULL ? store_root(st) : -1, st != NULL ? how : 0);
 	if (!rest)
 		return;
 	contain_limits(nl, conf->max_message_size, debug);

@@ -164,6 +164,9 @@ not_sanitizer() {
 	grep -Eq "event=start pid=$DPID .* fs=unconfined seccomp=on$" "$LOG"
 	worker=$(some_workers "$DPID")
 	[ "$(readlink "/proc/$worker/root")" = / ]
+	# The master's CAP_SYS_CHROOT is given up all the same.
+	[ "$(status_of "$worker" CapEff)" = 0000000000000000 ]
+	[ "$(status_of "$worker" CapPrm)" = 0000000000000000 ]
 	! grep -q 'event=unconfined' "$LOG"
 	deliver
 }
