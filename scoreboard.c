@@ -72,6 +72,7 @@ struct scoreboard {
 };
 
 static uint64_t	 addr_key(const char *);
+static unsigned	 used_slots(const struct scoreboard *);
 static unsigned	 count(struct scoreboard *, uint64_t);
 static void	 restress(struct scoreboard *);
 
@@ -259,7 +260,7 @@ scoreboard_log(const struct scoreboard *sb)
 
 	if (sb == NULL)
 		return;
-	used = atomic_load(&sb->used);
+	used = used_slots(sb);
 	for (i = 0; i < used; i++) {
 		s = &sb->slot[i];
 		if ((st = atomic_load(&s->state)) == SLOT_FREE)
@@ -312,13 +313,26 @@ addr_key(const char *peer)
 }
 
 /*
+ * used_slots - how many slots to look at.  Every worker can write the
+ * board, so the master never trusts it for a length: a worker that is
+ * not what it was built to be must not make the master read past it.
+ */
+static unsigned
+used_slots(const struct scoreboard *sb)
+{
+	unsigned	 used = atomic_load(&sb->used);
+
+	return used < NSLOTS ? used : NSLOTS;
+}
+
+/*
  * count - with key 0, the slots in a session; else the slots in a
  * session or claiming one whose client is in the group key.
  */
 static unsigned
 count(struct scoreboard *sb, uint64_t key)
 {
-	unsigned	 i, n = 0, used = atomic_load(&sb->used);
+	unsigned	 i, n = 0, used = used_slots(sb);
 	int		 st;
 
 	for (i = 0; i < used; i++) {
