@@ -32,10 +32,12 @@
 
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -99,22 +101,23 @@ contain_keep_chroot(void)
  * root had, keep CAP_SYS_CHROOT alone, for the workers to chroot with.
  * No set-user-id program can be run to use it: the master sets
  * no_new_privs, which its workers inherit.  -1 where that cannot be
- * done (not Linux): workers then use Landlock, or nothing.
+ * done (not Linux): workers then use Landlock, or nothing.  A failure
+ * on Linux is fatal.
  */
 int
 contain_hold_chroot(void)
 {
 #ifdef __linux__
-	int	 rc = 0;
-
-	if (set_caps(1U << CAP_SYS_CHROOT) == -1) {
-		log_warn("capset CAP_SYS_CHROOT: workers will not chroot");
-		rc = -1;
-	}
+	/*
+	 * Fatal if it fails: the process would be left an ordinary user
+	 * with all of root's capabilities.
+	 */
+	if (set_caps(1U << CAP_SYS_CHROOT) == -1)
+		fatal("capset CAP_SYS_CHROOT");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		log_warn("prctl");
-	return rc;
+		fatal("prctl");
+	return 0;
 #else
 	return -1;
 #endif
@@ -143,10 +146,8 @@ contain_fs(int spool, int how)
 	 * the master's CAP_SYS_CHROOT included.  As root, the change of
 	 * user that follows drops them all.
 	 */
-	if (geteuid() != 0 && set_caps(0) == -1) {
-		log_warn("capset: dropping CAP_SYS_CHROOT");
-		rc = -1;
-	}
+	if (geteuid() != 0 && set_caps(0) == -1)
+		fatal("capset: dropping CAP_SYS_CHROOT");
 #endif
 	return rc;
 }
@@ -268,13 +269,13 @@ set_caps(uint32_t mask)
 #endif
 
 /*
- * What a worker does under the spool: read and write files, list
- * directories, make files and maildirs, link and rename between tmp/
- * and new/ (REFER), remove files.  Never: execute, truncate, remove a
- * directory, make a device, socket, FIFO or symbolic link.
+ * What a worker does under the spool: write files, list directories,
+ * make files and maildirs, link and rename between tmp/ and new/
+ * (REFER), remove files.  Never: read a file (the mail it stored, or
+ * anyone's), execute, truncate, remove a directory, make a device,
+ * socket, FIFO or symbolic link.
  */
-#define SPOOL_RIGHTS	(LANDLOCK_ACCESS_FS_READ_FILE | \
-			 LANDLOCK_ACCESS_FS_WRITE_FILE | \
+#define SPOOL_RIGHTS	(LANDLOCK_ACCESS_FS_WRITE_FILE | \
 			 LANDLOCK_ACCESS_FS_READ_DIR | \
 			 LANDLOCK_ACCESS_FS_REMOVE_FILE | \
 			 LANDLOCK_ACCESS_FS_MAKE_REG | \
@@ -381,17 +382,27 @@ enter_landlock(int spool)
  * what the table lacks; the kernel's log, type=1326, names each call),
  * then checked by running it with the filter on.  A few are there for a
  * path the suite seldom takes, or for another C library or architecture:
- * each says so.  arg0 and arg1: what the first and second arguments
- * must be (ints), or ANY.
+ * each says so.  An entry may name what arguments 0, 1 and 2 must be
+ * (the low 32 bits: an int, flags), or ANY; a call is let through by
+ * the first entry it matches.  FAIL makes the call fail with an errno
+ * instead of killing: for a call libc makes on its own where failing is
+ * harmless.
  */
 #define ANY	(-1L)
-#define ALLOW(nr)		{ nr, ANY, ANY }
-#define ALLOW_IF(nr, a0, a1)	{ nr, a0, a1 }
+#define ALLOW(nr)		{ nr, { ANY, ANY, ANY }, SECCOMP_RET_ALLOW }
+#define ALLOW_IF(nr, a0, a1, a2) { nr, { a0, a1, a2 }, SECCOMP_RET_ALLOW }
+#define FAIL(nr, e)		{ nr, { ANY, ANY, ANY }, \
+				  SECCOMP_RET_ERRNO | (e) }
+
+/* openat()'s flags: the store's directories, new files, the stamp. */
+#define OPEN_DIR	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#define OPEN_NEW	(O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC)
+#define OPEN_STAMP	(O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC)
 
 static const struct allowed {
-	long	 nr;
-	long	 arg0;
-	long	 arg1;
+	long		 nr;
+	long		 arg[3];
+	uint32_t	 ret;
 } allowed[] = {
 	/* the connection, the spool, the log, the master's pipe */
 	ALLOW(SYS_read),
@@ -399,8 +410,13 @@ static const struct allowed {
 	ALLOW(SYS_recvfrom),		/* recv() */
 	ALLOW(SYS_sendto),		/* send(), syslog() */
 	ALLOW(SYS_close),
-	ALLOW(SYS_shutdown),		/* linger_close() */
-	ALLOW(SYS_fcntl),		/* accept_one() */
+	ALLOW_IF(SYS_shutdown, ANY, SHUT_WR, ANY),	/* linger_close() */
+	/*
+	 * fdopendir() in store_tidy(); nothing that could make a shared
+	 * listener blocking, or have a signal sent (F_SETOWN, F_SETSIG).
+	 */
+	ALLOW_IF(SYS_fcntl, ANY, F_GETFL, ANY),
+	ALLOW_IF(SYS_fcntl, ANY, F_SETFD, ANY),
 	/* waiting, each wait within a deadline */
 	ALLOW(SYS_epoll_pwait),		/* wait_epoll() */
 	ALLOW(SYS_pselect6),		/* wait_select(), if no epoll */
@@ -415,7 +431,10 @@ static const struct allowed {
 	ALLOW(SYS_time),
 #endif
 	/* the store, relative to the spool's descriptor (store.c) */
-	ALLOW(SYS_openat),
+	/* Never open a message to read it: only directories are read. */
+	ALLOW_IF(SYS_openat, ANY, ANY, OPEN_DIR),
+	ALLOW_IF(SYS_openat, ANY, ANY, OPEN_NEW),
+	ALLOW_IF(SYS_openat, ANY, ANY, OPEN_STAMP),
 	ALLOW(SYS_newfstatat),		/* fstatat(), fstat() */
 #ifdef SYS_fstat
 	ALLOW(SYS_fstat),		/* fstat(), in older glibc */
@@ -430,9 +449,9 @@ static const struct allowed {
 	ALLOW(SYS_mkdirat),
 	ALLOW(SYS_getdents64),		/* store_tidy() */
 	ALLOW(SYS_utimensat),		/* futimens() */
-	/* malloc() */
+	/* malloc(): memory to read and write, never to execute */
 	ALLOW(SYS_brk),
-	ALLOW(SYS_mmap),
+	ALLOW_IF(SYS_mmap, ANY, ANY, PROT_READ | PROT_WRITE),
 	ALLOW(SYS_munmap),
 	ALLOW(SYS_mremap),
 	/* signals (SIGTERM, SIGHUP), the process id, the end */
@@ -441,13 +460,12 @@ static const struct allowed {
 	ALLOW(SYS_getpid),
 	ALLOW(SYS_exit_group),
 	/*
-	 * syslog() connects again when /dev/log went away: a datagram
-	 * socket, as glibc and musl make it, which cannot talk to a
-	 * stream service (D-Bus, a container runtime) even where a worker
-	 * can see one (Landlock does not restrict connect(2)).
+	 * syslog() makes a new socket when syslogd went away: it fails,
+	 * and the line is lost, until the worker is replaced (after
+	 * max-sessions).  No socket at all is better than one that could
+	 * talk to whatever the worker can see.
 	 */
-	ALLOW_IF(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC),
-	ALLOW(SYS_connect),
+	FAIL(SYS_socket, EACCES),
 #ifdef __SANITIZE_ADDRESS__
 	/*
 	 * The sanitizer build of make test: ASan's and UBSan's run-time,
@@ -455,6 +473,9 @@ static const struct allowed {
 	 * thread of its own that reads /proc and ptraces it.
 	 */
 	ALLOW(SYS_mprotect),
+	ALLOW(SYS_mmap),
+	ALLOW(SYS_openat),
+	ALLOW(SYS_fcntl),
 	ALLOW(SYS_rt_sigaction),
 	ALLOW(SYS_sigaltstack),
 	ALLOW(SYS_lseek),
@@ -478,8 +499,9 @@ static const struct allowed {
 };
 
 #define NALLOWED	(sizeof(allowed) / sizeof(allowed[0]))
-/* Six instructions at most to start, two to six per call, one to end. */
-#define FILTER_MAX	(7 + 6 * NALLOWED)
+/* Six instructions at most to start, two to nine an entry, one to end. */
+#define FILTER_MAX	(7 + 9 * NALLOWED)
+#define NR		offsetof(struct seccomp_data, nr)
 
 /* The low 32 bits of argument k: the whole of an int argument. */
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -498,23 +520,21 @@ static const struct allowed {
 #define JUMP(code, k, t, f)	(struct sock_filter)BPF_JUMP(code, k, t, f)
 
 /*
- * build_filter - the program: the architecture, then each call in turn
- * (with its arguments, where the table names them), else DENY.
+ * build_filter - the program: the architecture, then each entry in turn
+ * (the call, then its arguments, where the entry names them), else DENY.
  */
 static size_t
 build_filter(struct sock_filter *f)
 {
 	const struct allowed	*a;
 	size_t			 n = 0, i;
-	unsigned		 checks, k;
-	long			 arg[2];
+	unsigned		 checks, left, k;
 
 	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS,
 	    offsetof(struct seccomp_data, arch));
 	f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0);
 	f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr));
+	f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, NR);
 #ifdef __X32_SYSCALL_BIT
 	/* x32 calls are x86_64 ones with this bit: never ours. */
 	f[n++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1);
@@ -522,28 +542,26 @@ build_filter(struct sock_filter *f)
 #endif
 	for (i = 0; i < NALLOWED; i++) {
 		a = &allowed[i];
-		arg[0] = a->arg0;
-		arg[1] = a->arg1;
-		checks = (arg[0] != ANY) + (arg[1] != ANY);
+		for (checks = k = 0; k < 3; k++)
+			checks += a->arg[k] != ANY;
 		/*
-		 * Not this call: on to the next, past its checks, its ALLOW
-		 * and, if it has checks, its DENY.  A check that fails
-		 * jumps to that DENY: it ends the program either way, since
-		 * the accumulator no longer holds the number.
+		 * Not this call: on to the next entry, past the checks,
+		 * the return and the reload of the number.
 		 */
 		f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a->nr, 0,
 		    checks ? 2 * checks + 2 : 1);
-		for (k = 0; k < 2; k++) {
-			if (arg[k] == ANY)
+		/* A check that fails jumps to the reload: the next entry. */
+		for (left = checks, k = 0; k < 3; k++) {
+			if (a->arg[k] == ANY)
 				continue;
-			checks--;
+			left--;
 			f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(k));
 			f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-			    (uint32_t)arg[k], 0, 2 * checks + 1);
+			    (uint32_t)a->arg[k], 0, 2 * left + 1);
 		}
-		f[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-		if (a->arg0 != ANY || a->arg1 != ANY)
-			f[n++] = STMT(BPF_RET | BPF_K, DENY);
+		f[n++] = STMT(BPF_RET | BPF_K, a->ret);
+		if (checks)
+			f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, NR);
 	}
 	f[n++] = STMT(BPF_RET | BPF_K, DENY);
 	return n;

@@ -46,6 +46,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -145,6 +148,7 @@ static void	 contain(const struct conf *, struct store *, int, size_t,
 static int	 contain_how(const struct conf *, int, int);
 static const char *signal_name(int, char *, size_t);
 static int	 activated_fds(void);
+static void	 close_strays(int);
 static int	 adopt_fds(struct daemon *, int, int *);
 static int	 bind_all(struct daemon *);
 static int	 bind_one(struct daemon *, const struct listen *);
@@ -211,6 +215,9 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* Before anything is opened: what we were given, and nothing else. */
+	n = activated_fds();
+	close_strays(n);
 
 	/*
 	 * -n is for a person at a terminal, and so is a daemon that has
@@ -244,7 +251,6 @@ main(int argc, char *argv[])
 		conf_free(&d.conf);
 		return 1;
 	}
-	n = activated_fds();
 	if (iflag)
 		rc = serve_one(&d.conf, pw, 0, dflag);
 	else if (n > 0 && adopt_fds(&d, n, &fd) == 1)
@@ -292,6 +298,26 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 		;
 	store_close(env.store);
 	return 0;
+}
+
+/*
+ * close_strays - close every descriptor above 2 but the n systemd passed
+ * us from 3 on.  Whatever else the process that started us left open is
+ * not ours, and a directory among them would reach past the chroot.
+ */
+static void
+close_strays(int n)
+{
+	long	 fd, max = sysconf(_SC_OPEN_MAX);
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U + n, ~0U, 0) == 0)
+		return;
+#endif
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3 + n; fd < max; fd++)
+		close((int)fd);
 }
 
 /*
