@@ -14,6 +14,11 @@ STD	= -std=c11 -D_POSIX_C_SOURCE=200809L \
 	  -DSMTPD_VERSION=\"$(VERSION)\"
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
+CLANG	?= clang
+FUZZ_SECONDS ?= 60
+FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -fno-omit-frame-pointer
+FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
 	  scoreboard.c contain.c
 HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h \
@@ -76,6 +81,30 @@ test/smtpc: test/smtpc.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/smtpc.c
 
+# libFuzzer targets (fuzz/), each run FUZZ_SECONDS by fuzz/run, which
+# says what it found; not part of make test.  Needs clang and libFuzzer.
+fuzz: $(FUZZ)
+	./fuzz/run $(FUZZ_SECONDS)
+
+$(FUZZ): | fuzz-check
+
+fuzz-check:
+	@CLANG='$(CLANG)' ./fuzz/run -c
+
+fuzz/fuzz-session: fuzz/session.c fuzz/fuzz.c fuzz/fuzz.h session.c wire.c \
+    addr.c txn.c store.c conf.c log.c $(HDRS)
+	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
+	    fuzz/session.c fuzz/fuzz.c session.c wire.c addr.c txn.c \
+	    store.c conf.c log.c
+
+fuzz/fuzz-proxy: fuzz/proxy.c fuzz/fuzz.c fuzz/fuzz.h proxy.c log.c $(HDRS)
+	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
+	    fuzz/proxy.c fuzz/fuzz.c proxy.c log.c
+
+fuzz/fuzz-conf: fuzz/conf.c fuzz/fuzz.c fuzz/fuzz.h conf.c log.c $(HDRS)
+	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -o $@ \
+	    fuzz/conf.c fuzz/fuzz.c conf.c log.c
+
 lint:
 	mandoc -Tlint -Wwarning smtpd.8 smtpd.conf.5
 
@@ -88,6 +117,6 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink bench/fsyncmark bench/pipe
+	    test/logsink bench/fsyncmark bench/pipe $(FUZZ)
 
-.PHONY: all run test attack bench lint install clean
+.PHONY: all run test attack bench fuzz fuzz-check lint install clean
