@@ -102,7 +102,7 @@ fuzz/fuzz-proxy: fuzz/proxy.c fuzz/fuzz.c fuzz/fuzz.h proxy.c log.c $(HDRS)
 	    fuzz/proxy.c fuzz/fuzz.c proxy.c log.c
 
 fuzz/fuzz-conf: fuzz/conf.c fuzz/fuzz.c fuzz/fuzz.h conf.c log.c $(HDRS)
-	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -o $@ \
+	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
 	    fuzz/conf.c fuzz/fuzz.c conf.c log.c
 
 lint:

@@ -43,6 +43,8 @@ void	 fuzz_fail(const char *, ...)
 const char *fuzz_tmpdir(void);
 void	 fuzz_pieces(struct pieces *, const uint8_t *, size_t, size_t max);
 void	 fuzz_pieces_free(struct pieces *);
+void	 fuzz_thread_start(void (*)(void *), void *);
+void	 fuzz_thread_join(void);
 void	 buf_add(struct buf *, const void *, size_t);
 void	 buf_free(struct buf *);
 int	 fuzz_empty_dir(int);

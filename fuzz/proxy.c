@@ -5,8 +5,8 @@
  * The input is what the balancer sends, with the edges of its writes
  * marked by 0xff (fuzz.h).  proxy_read() peeks (MSG_PEEK) at a v1 line
  * and reads exactly as much as it means to, so the pieces go over a
- * SOCK_STREAM socketpair, where a read may take less than a piece: a
- * thread writes a piece only when the one before has been read
+ * SOCK_STREAM socketpair, where a read may take less than a piece: the
+ * helper thread (fuzz.c) writes a piece only when the one before has been read
  * (FIONREAD on the reading end says 0), or proxy_read() has returned.
  * After the last piece it shuts its end down, so that a header that
  * never ends meets the end of the input, not the timeout.
@@ -34,7 +34,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -69,7 +68,7 @@ struct expect {
 	unsigned char	 addr[16];
 };
 
-static void	*feeder(void *);
+static void	 feeder(void *);
 static void	 check(const struct pieces *, size_t, int, const char *,
 		    const char *);
 static void	 model(const unsigned char *, size_t, struct expect *);
@@ -95,11 +94,10 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	struct pieces	 pc;
 	struct feed	 f;
 	struct buf	 rest = { NULL, 0, 0 };
-	pthread_t	 t;
 	const char	*why = NULL;
 	char		*peer, buf[4096];
 	ssize_t		 r;
-	int		 sv[2], result, rc;
+	int		 sv[2], result;
 
 	fuzz_pieces(&pc, input, size, 65536);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
@@ -113,11 +111,10 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	if ((peer = malloc(PEERSZ)) == NULL)
 		fuzz_fail("out of memory");
 	memset(peer, 'x', PEERSZ);
-	if ((rc = pthread_create(&t, NULL, feeder, &f)) != 0)
-		fuzz_fail("pthread_create: %s", strerror(rc));
+	fuzz_thread_start(feeder, &f);
 	result = proxy_read(f.rd, 5, peer, PEERSZ, &why);
 	atomic_store(&f.done, 1);
-	pthread_join(t, NULL);
+	fuzz_thread_join();
 
 	/* The rest of the input, then all that is left to read. */
 	if (!f.shut) {
@@ -187,7 +184,7 @@ check(const struct pieces *pc, size_t taken, int result, const char *peer,
  * feeder - the balancer: each piece once the one before has been read,
  * until proxy_read() returns; after the last, shut down.
  */
-static void *
+static void
 feeder(void *arg)
 {
 	struct feed		*f = arg;
@@ -213,7 +210,6 @@ feeder(void *arg)
 		shutdown(f->wr, SHUT_WR);
 		f->shut = 1;
 	}
-	return NULL;
 }
 
 /*

@@ -9,8 +9,8 @@
  * read whole by one recv() and never joined to the next, so every read
  * the session makes ends exactly where the input put an edge, without
  * the writer having to wait for each piece to be read.  (No piece is
- * empty: an empty record would read as the end of the input.)  A thread
- * writes the pieces and then shuts its end down, so the session ends at
+ * empty: an empty record would read as the end of the input.)  The
+ * helper thread (fuzz.c) writes the pieces and then shuts its end down, so the session ends at
  * the end of the input, and meanwhile takes the replies from a second
  * socketpair.  The store is opened for each run on a spool in a scratch
  * directory (on tmpfs if there is one), with the configuration written
@@ -63,7 +63,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,7 +186,7 @@ struct feed {
 };
 
 static void	 cleanup(void);
-static void	*feeder(void *);
+static void	 feeder(void *);
 static void	 parse_replies(struct model *, const struct buf *);
 static void	 check_line(const struct rline *);
 static void	 model_run(struct model *);
@@ -278,7 +277,6 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	struct session_env	 env;
 	struct model		 m;
 	struct store		*st;
-	pthread_t		 t;
 	int			 in[2], out[2], rc, fd;
 	size_t			 i;
 
@@ -292,15 +290,14 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	f.pc = &pc;
 	f.in = in[1];
 	f.out = out[1];
-	if ((rc = pthread_create(&t, NULL, feeder, &f)) != 0)
-		fuzz_fail("pthread_create: %s", strerror(rc));
+	fuzz_thread_start(feeder, &f);
 	memset(&env, 0, sizeof(env));
 	env.peer = "192.0.2.1";
 	env.conf = &conf;
 	env.store = st;
 	rc = session_run(in[0], out[0], &env);
 	close(out[0]);		/* the feeder reads to the end, and ends */
-	pthread_join(t, NULL);
+	fuzz_thread_join();
 	close(in[0]);
 	close(in[1]);
 	close(out[1]);
@@ -344,7 +341,7 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
  * the writing side down; meanwhile, and until the session closes its
  * side, read the replies.
  */
-static void *
+static void
 feeder(void *arg)
 {
 	struct feed		*f = arg;
@@ -387,7 +384,6 @@ feeder(void *arg)
 		else if (r == 0 || errno != EINTR)
 			break;
 	}
-	return NULL;
 }
 
 /*
