@@ -16,7 +16,10 @@
  *   - every domain is ours; every mailbox entry is known; a bare
  *     <postmaster> goes to the first domain (the host name when that is
  *     "*"); every alias resolves to its target, an address entry over a
- *     bare local part and, between two of a kind, the last.
+ *     bare local part and, between two of a kind, the last;
+ *   - a domain that is not listed is not ours, unless "*" is; a mailbox
+ *     that is not listed is unknown, unless none is listed; a name that
+ *     is no alias does not resolve.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -40,6 +43,7 @@ static char	 path[PATH_MAX];
 static void	 cleanup(void);
 static void	 check(const struct conf *);
 static void	 check_aliases(const struct conf *);
+static void	 check_unlisted(const struct conf *);
 static int	 domain_ok(const char *);
 static int	 entry_ok(const char *);
 static int	 lowercase(const char *);
@@ -81,6 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 		return 0;
 	check(&c);
 	check_aliases(&c);
+	check_unlisted(&c);
 	conf_free(&c);
 	return 0;
 }
@@ -195,6 +200,35 @@ check_aliases(const struct conf *c)
 			fuzz_fail("alias %s@%s resolves to %s@%s, not %s",
 			    local, domain, nl, nd, want->to);
 	}
+}
+
+/*
+ * check_unlisted - the answers for names the file does not list.
+ */
+static void
+check_unlisted(const struct conf *c)
+{
+	static const char	 dom[] = "unlisted.example", box[] = "unlisted";
+	char			 nl[65], nd[256];
+	size_t			 i;
+	int			 ours = 0, known = c->mailboxes.n == 0;
+	int			 alias = 0;
+
+	for (i = 0; i < c->domains.n; i++)
+		ours |= strcmp(c->domains.v[i], "*") == 0 ||
+		    strcmp(c->domains.v[i], dom) == 0;
+	for (i = 0; i < c->mailboxes.n; i++)
+		known |= strcmp(c->mailboxes.v[i], box) == 0 ||
+		    strcmp(c->mailboxes.v[i], "unlisted@unlisted.example") == 0;
+	for (i = 0; i < c->naliases; i++)
+		alias |= strcmp(c->aliases[i].from, box) == 0 ||
+		    strcmp(c->aliases[i].from, "unlisted@unlisted.example") == 0;
+	if (conf_domain_ok(c, dom) != ours)
+		fuzz_fail("%s is %sours", dom, ours ? "not " : "");
+	if (conf_mailbox_known(c, box, dom) != known)
+		fuzz_fail("%s@%s is %sknown", box, dom, known ? "not " : "");
+	if (conf_alias(c, box, dom, nl, sizeof(nl), nd, sizeof(nd)) != alias)
+		fuzz_fail("%s@%s is %san alias", box, dom, alias ? "not " : "");
 }
 
 /*
