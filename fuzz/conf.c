@@ -55,13 +55,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fuzz_init();
 	snprintf(path, sizeof(path), "%s/smtpd-fuzz-conf.XXXXXX",
 	    fuzz_tmpdir());
+	fuzz_init();
 	if ((fd = mkstemp(path)) == -1)
 		fuzz_fail("mkstemp %s: %s", path, strerror(errno));
 	close(fd);
-	atexit(cleanup);
+	fuzz_cleanup(cleanup);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #define EDGE	0xff
 
 static FILE	*report;	/* stderr as it was at the start */
+static void	(*cleanup)(void);	/* the target's scratch files go */
 
 /* The client's thread and the job it is given. */
 static pthread_t	 helper;
@@ -52,6 +53,18 @@ fuzz_init(void)
 		report = stderr;
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd-fuzz", 1, 0);
+}
+
+/*
+ * fuzz_cleanup - fn removes the target's scratch files: at exit, and
+ * before fuzz_fail() aborts (fuzz/run removes its scratch directory
+ * either way, but a finding run again by hand should leave nothing).
+ */
+void
+fuzz_cleanup(void (*fn)(void))
+{
+	cleanup = fn;
+	atexit(fn);
 }
 
 /*
@@ -110,6 +123,8 @@ fuzz_fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', report);
 	fflush(report);
+	if (cleanup != NULL)
+		cleanup();
 	abort();
 }
 

@@ -36,6 +36,7 @@ int	 LLVMFuzzerInitialize(int *, char ***);
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 void	 fuzz_init(void);
+void	 fuzz_cleanup(void (*)(void));
 void	 fuzz_note(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fuzz_note_octets(const char *, const void *, size_t);
 void	 fuzz_fail(const char *, ...)

@@ -234,13 +234,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fuzz_init();
 	show = getenv("FUZZ_SHOW") != NULL;
 	snprintf(scratch, sizeof(scratch), "%s/smtpd-fuzz-session.XXXXXX",
 	    fuzz_tmpdir());
+	fuzz_init();
 	if (mkdtemp(scratch) == NULL)
 		fuzz_fail("mkdtemp %s: %s", scratch, strerror(errno));
-	atexit(cleanup);
+	fuzz_cleanup(cleanup);
 	snprintf(path, sizeof(path), "%s/spool", scratch);
 	if (mkdir(path, 0700) == -1)
 		fuzz_fail("mkdir %s: %s", path, strerror(errno));
@@ -255,7 +255,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /*
- * cleanup - at exit, the scratch directory goes.
+ * cleanup - at exit, or before an abort, the scratch directory goes.
  */
 static void
 cleanup(void)
