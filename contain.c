@@ -14,9 +14,9 @@
  * drops root before it forks, so it keeps CAP_SYS_CHROOT, and nothing
  * else, across its change of user; each worker chroots and drops it.
  * Started as an ordinary user there is no chroot to be had, and on
- * Linux 5.13 and later Landlock does the same job: the worker may open,
- * create, link, rename and remove files under the spool, and nothing
- * anywhere else.  Where the kernel lacks Landlock the worker goes on
+ * Linux 5.19 and later (Landlock ABI 2) Landlock does the same job: the
+ * worker may list, create, write, link, rename and remove under the
+ * spool, read no file, and touch nothing anywhere else.  Where the kernel lacks Landlock the worker goes on
  * without it (the master says so once, at start).
  *
  * contain_limits(): resource limits, see the function.

@@ -613,9 +613,8 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s "
 	    "fs=%s seccomp=%s", (long)getpid(), d->conf.workers,
 	    d->conf.max_per_address, pw ? pw->pw_name : "(unchanged)",
-	    contain_name(contain_how(&d->conf, d->chroot, 0)),
+	    contain_name(contain_how(&d->conf, d->chroot, 1)),
 	    d->conf.seccomp && contain_syscalls_count() > 0 ? "on" : "off");
-	contain_how(&d->conf, d->chroot, 1);
 	master(d);
 	scoreboard_free(d->sb);
 	store_close(d->store);
