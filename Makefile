@@ -20,9 +20,9 @@ FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
 FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
-	  scoreboard.c contain.c
+	  scoreboard.c contain.c notify.c
 HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h \
-	  scoreboard.h contain.h
+	  scoreboard.h contain.h notify.h
 
 all: smtpd
 

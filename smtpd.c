@@ -70,6 +70,7 @@
 #include "conf.h"
 #include "contain.h"
 #include "log.h"
+#include "notify.h"
 #include "now.h"
 #include "proxy.h"
 #include "scoreboard.h"
@@ -609,6 +610,7 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 		log_init("smtpd", 0, log_verbose());
 		detach();
 	}
+	notify_init();
 	d->sb = scoreboard_new(d->conf.workers);
 	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s "
 	    "fs=%s seccomp=%s", (long)getpid(), d->conf.workers,
@@ -684,7 +686,9 @@ catch_signals(void)
 /*
  * master - keep the pool full until SIGTERM.  Signals stay blocked
  * except inside pselect(), so none can slip in between a check of the
- * flags and the wait.
+ * flags and the wait.  systemd hears READY=1 once the sockets are
+ * bound and the pool is forked, at start and after each reload, and
+ * STOPPING=1 before the listeners close (notify.c).
  */
 static void
 master(struct daemon *d)
@@ -692,7 +696,7 @@ master(struct daemon *d)
 	struct timespec	 ts, *tsp;
 	sigset_t	 block, orig;
 	fd_set		 rfd;
-	int		 fd = scoreboard_fd(d->sb);
+	int		 fd = scoreboard_fd(d->sb), ready = 1;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -709,7 +713,10 @@ master(struct daemon *d)
 			break;
 		if (got_hup) {
 			got_hup = 0;
+			notify("RELOADING=1\nMONOTONIC_USEC=%lld\n"
+			    "STATUS=reloading the configuration", notify_usec());
 			reload(d);
+			ready = 1;
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -717,6 +724,11 @@ master(struct daemon *d)
 		}
 		tsp = NULL;
 		spawn_missing(d, &ts);
+		if (ready) {
+			ready = 0;
+			notify("READY=1\nMAINPID=%ld\nSTATUS=accepting mail: "
+			    "%u workers", (long)getpid(), d->conf.workers);
+		}
 		if (ts.tv_sec > 0 || ts.tv_nsec > 0)
 			tsp = &ts;
 		FD_ZERO(&rfd);
@@ -728,6 +740,8 @@ master(struct daemon *d)
 		} else if (fd != -1 && FD_ISSET(fd, &rfd))
 			log_stress(d);
 	}
+	notify("STOPPING=1\nSTATUS=stopping: %zu workers end their sessions",
+	    d->nw);
 	/* New connections are refused from now on, not queued and reset. */
 	close_listeners(d);
 	stop_pool(d);
