@@ -42,7 +42,7 @@ run: smtpd
 # runs a table of addresses through addr.c, and test/unit_test the
 # defaults and the per-address count, under the sanitizers.
 test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-    test/logsink
+    test/logsink test/notifysink
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h
@@ -76,6 +76,10 @@ bench/pipe: bench/pipe.c bench/bench.h
 test/logsink: test/logsink.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/logsink.c
+
+test/notifysink: test/notifysink.c
+	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    test/notifysink.c
 
 test/smtpc: test/smtpc.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
@@ -117,6 +121,6 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink bench/fsyncmark bench/pipe $(FUZZ)
+	    test/logsink test/notifysink bench/fsyncmark bench/pipe $(FUZZ)
 
 .PHONY: all run test attack bench fuzz fuzz-check lint install clean
