@@ -100,7 +100,7 @@ readies() {
 	[ "$(notes RELOADING | wc -l)" -eq 1 ]
 }
 
-@test "SIGTERM: STOPPING=1, the last message, before the port closes" {
+@test "SIGTERM: STOPPING=1 is the last message, and the daemon exits 0" {
 	sink "$SOCK"
 	daemon_start env NOTIFY_SOCKET="$SOCK"
 	wait_for grep -q 'READY=1' "$NOTES"
