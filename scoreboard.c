@@ -17,6 +17,12 @@
  * worker whose session crosses a threshold flips the flag and writes
  * one octet to a pipe the master watches, so that the master can log
  * it; the sessions read the flag directly.
+ *
+ * The board also carries the number of the spool that is at its
+ * configured path, which the master sets and the workers' stores read
+ * before they store (store_watch()): it is 0 while the spool the master
+ * holds has been mounted over or moved, and the workers then refuse
+ * mail rather than store it where no reader looks.
  */
 #define _DEFAULT_SOURCE		/* MAP_ANONYMOUS: not POSIX, but everywhere */
 
@@ -65,6 +71,7 @@ struct slot {
 
 struct scoreboard {
 	atomic_int		 stress;
+	atomic_uint		 spool;		/* scoreboard_spool() */
 	atomic_uint		 high, low;	/* stress thresholds */
 	atomic_uint		 used;		/* slots below this may be in use */
 	int			 pipe[2];	/* workers -> master: look */
@@ -220,6 +227,27 @@ const atomic_int *
 scoreboard_stress(const struct scoreboard *sb)
 {
 	return sb == NULL ? NULL : &sb->stress;
+}
+
+/*
+ * scoreboard_spool - the number of the spool at its configured path, for
+ * store_watch(); NULL for no scoreboard (then nothing is watched).
+ */
+const atomic_uint *
+scoreboard_spool(const struct scoreboard *sb)
+{
+	return sb == NULL ? NULL : &sb->spool;
+}
+
+/*
+ * scoreboard_set_spool - the master's word on the spool: the number of
+ * the one at its path, 0 for none that it holds.
+ */
+void
+scoreboard_set_spool(struct scoreboard *sb, unsigned serial)
+{
+	if (sb != NULL)
+		atomic_store(&sb->spool, serial);
 }
 
 /*

@@ -41,6 +41,19 @@
  * directory were gone (ENOENT, ESTALE) drops it and tries once more with
  * the path, creating the maildir if need be, as a first delivery does.
  *
+ * A daemon's master watches the spool's path and tells its workers,
+ * through store_watch(), when the directory they hold is no longer the
+ * one there (a file system mounted over it, the directory moved aside):
+ * store_create() and store_commit() then refuse with ESTALE rather than
+ * store mail where no reader looks.  store_probe() is the check at start
+ * and reload that this process can deliver at all.
+ *
+ * On NFS a link or rename can fail when it took place: the server did
+ * it, its reply was lost, and the retransmitted call failed (link(2),
+ * BUGS).  A failed link or rename is therefore looked at (landed())
+ * before it is called a failure, or the 451 that followed would have a
+ * copy already in new/, and the client's retry would deliver it twice.
+ *
  * Names follow the Maildir spec: time.MusecPpidQcount.host, with '/' and
  * ':' in the host written as \057 and \072; the name in new/ adds the
  * Maildir++ ",S=" size so readers need not stat the file.  All paths are
@@ -56,6 +69,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +89,7 @@
 #define TIDY_STAMP	"../smtpd-tidied"	/* from tmp/: its last scan */
 #define DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 #define BOX_NAMESZ	(2 * NAME_MAX + 2)	/* DOMAIN/LOCAL, see name_ok */
+#define PROBE_NAME	".smtpd-probe"	/* a leading dot: never a domain */
 
 /* One maildir's kept descriptors. */
 struct box {
@@ -102,6 +117,8 @@ struct store {
 	long long	 start;			/* now_ms() at store_open() */
 	DIR		*scan;			/* the tmp/ being tidied */
 	char		 scan_name[BOX_NAMESZ];
+	const atomic_uint *current;		/* store_watch(); or NULL */
+	unsigned	 serial;		/* ours, to compare with it */
 };
 
 struct store_msg {
@@ -131,6 +148,9 @@ static void	 undeliver(struct store_msg *, const struct store_rcpt *,
 		    size_t, const char *);
 static int	 first_of(const struct store_rcpt *, size_t);
 static int	 gone(int);
+static int	 stale(const struct store *);
+static int	 landed(const struct store_msg *, const struct box *,
+		    const char *, int);
 static int	 box_name(const struct store_rcpt *, char *, uint64_t *);
 static struct box *box_find(struct store *, const char *, uint64_t);
 static struct box *box_get(struct store *, const struct store_rcpt *);
@@ -161,17 +181,22 @@ store_open(const char *spool, const char *hostname)
 	struct store	*st;
 	char		*p;
 	size_t		 i;
+	int		 saved;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
 	if (mkdir(spool, 0700) == -1 && errno != EEXIST) {
+		saved = errno;
 		log_warn("mkdir %s", spool);
 		free(st);
+		errno = saved;
 		return NULL;
 	}
 	if ((st->fd = open(spool, DIR_FLAGS)) == -1) {
+		saved = errno;
 		log_warn("open %s", spool);
 		free(st);
+		errno = saved;
 		return NULL;
 	}
 	p = st->host;
@@ -197,6 +222,75 @@ int
 store_root(const struct store *st)
 {
 	return st->fd;
+}
+
+/*
+ * store_watch - from now on, start and commit a message only while
+ * *current is serial.  A daemon's master keeps in *current the number
+ * of the spool that is at the configured path (0 when the one it holds
+ * is not), in memory its workers share: a load per message, no system
+ * call.
+ */
+void
+store_watch(struct store *st, const atomic_uint *current, unsigned serial)
+{
+	st->current = current;
+	st->serial = serial;
+}
+
+/*
+ * store_probe - can this process deliver into the spool?  What a
+ * delivery does, without a maildir: create PROBE_NAME, write to it,
+ * fsync it, remove it, fsync the spool.  0, or -1 with errno set and
+ * *step naming the call that failed.  Run at start and on reload, as
+ * the user that delivers: a read-only mount or a spool of mode 000 is
+ * then an error at start, not a 451 for every message.  The name
+ * carries the process id, so that two daemons on one spool cannot trip
+ * over each other; O_TRUNC takes over one a crash left behind.
+ */
+int
+store_probe(struct store *st, const char **step)
+{
+	char	 name[64];
+	ssize_t	 n;
+	int	 fd, rc = 0, saved;
+
+	snprintf(name, sizeof(name), "%s.%ld", PROBE_NAME, (long)getpid());
+	*step = "create";
+	if ((fd = openat(st->fd, name, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	if ((n = write(fd, "probe\n", 6)) != 6) {
+		*step = "write";
+		if (n >= 0)
+			errno = EIO;	/* a short write to an empty file */
+		rc = -1;
+	} else if (fsync(fd) == -1) {
+		*step = "fsync";
+		rc = -1;
+	}
+	saved = errno;
+	if (close(fd) == -1 && rc == 0) {
+		*step = "close";
+		rc = -1;
+		saved = errno;
+	}
+	if (unlinkat(st->fd, name, 0) == -1) {
+		if (rc == -1)		/* the first failure is the news */
+			log_warn("store: unlink %s", name);
+		else {
+			*step = "unlink";
+			rc = -1;
+			saved = errno;
+		}
+	}
+	if (rc == 0 && fsync(st->fd) == -1) {
+		*step = "fsync-directory";
+		rc = -1;
+		saved = errno;
+	}
+	errno = saved;
+	return rc;
 }
 
 /*
@@ -251,6 +345,11 @@ store_create(struct store *st, const struct store_rcpt *first)
 	struct timeval		 tv;
 	int			 n, tries;
 
+	if (stale(st)) {
+		log_warnx("event=store-refused reason=spool-moved");
+		errno = ESTALE;
+		return NULL;
+	}
 	if ((m = msg_get(st)) == NULL)
 		return NULL;
 	if (st->pid == 0)
@@ -420,6 +519,11 @@ store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 	if (close(m->fd) == -1 && m->err == 0)
 		m->err = errno;
 	m->fd = -1;
+	/* Looked at again after the fsync, the slow part: the window left. */
+	if (m->err == 0 && stale(m->st)) {
+		log_warnx("event=store-refused id=%s reason=spool-moved", m->id);
+		m->err = ESTALE;
+	}
 	if (m->err == 0 && deliver(m, rcpt, n) == -1)
 		m->err = errno;
 	if (m->err != 0)
@@ -499,7 +603,7 @@ deliver_one(struct store_msg *m, const struct store_rcpt *r,
 			rc = renameat(m->box->tmp, m->name, b->new, final);
 		else
 			rc = linkat(m->box->tmp, m->name, b->new, final, 0);
-		if (rc == 0)
+		if (rc == 0 || landed(m, b, final, last))
 			break;
 		if (tries > 0 || !gone(errno))
 			return -1;
@@ -570,6 +674,49 @@ static int
 gone(int e)
 {
 	return e == ENOENT || e == ESTALE;
+}
+
+/*
+ * stale - has the daemon's master said that the spool this store holds
+ * is no longer the one at its path?
+ */
+static int
+stale(const struct store *st)
+{
+	return st->current != NULL && atomic_load(st->current) != st->serial;
+}
+
+/*
+ * landed - did the link (or, if renamed, the rename) of tmp/NAME to
+ * new/final that just failed take place all the same, as it can on NFS
+ * when a reply is lost and the retransmitted call fails (EEXIST for a
+ * link, ENOENT for a rename)?  A link did if new/final is the same file
+ * as tmp/NAME; a rename if tmp/NAME is gone and new/final is a file:
+ * nothing else makes this process's unique name.  Costs nothing unless
+ * the call failed.  errno is kept for the caller when it did not.
+ */
+static int
+landed(const struct store_msg *m, const struct box *b, const char *final,
+    int renamed)
+{
+	struct stat	 src, dst;
+	int		 saved = errno, ok = 0;
+
+	if (fstatat(b->new, final, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(dst.st_mode)) {
+		if (fstatat(m->box->tmp, m->name, &src, AT_SYMLINK_NOFOLLOW)
+		    == -1)
+			ok = renamed && errno == ENOENT;
+		else
+			ok = !renamed && src.st_dev == dst.st_dev &&
+			    src.st_ino == dst.st_ino;
+	}
+	if (ok)
+		log_warnx("event=store-false-failure id=%s maildir=%s op=%s "
+		    "error=\"%s\" action=delivered", m->id, b->name,
+		    renamed ? "rename" : "link", strerror(saved));
+	errno = saved;
+	return ok;
 }
 
 /*

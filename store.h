@@ -10,11 +10,14 @@
  * Maildir's LF.  store_tidy(), called after a session, removes what
  * crashed deliveries left in tmp/.  A struct store keeps descriptors and
  * a buffer for the process that delivers through it: open it before
- * forking, deliver only after.  The store knows nothing about SMTP.
+ * forking, deliver only after.  store_probe() checks that this process
+ * can deliver into the spool at all; store_watch() has it refuse (ESTALE)
+ * once a shared number says the spool is no longer the one at its path.  The store knows nothing about SMTP.
  */
 #ifndef STORE_H
 #define STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +32,9 @@ struct store_rcpt {
 struct store	 *store_open(const char *spool, const char *hostname);
 void		  store_close(struct store *);
 int		  store_root(const struct store *);
+void		  store_watch(struct store *, const atomic_uint *current,
+		    unsigned serial);
+int		  store_probe(struct store *, const char **step);
 int		  store_name_ok(const char *);
 struct store_msg *store_create(struct store *, const struct store_rcpt *);
 const char	 *store_id(const struct store_msg *);
