@@ -91,6 +91,7 @@
 #define BACKOFF_MAX		32	/* seconds between respawns, at worst */
 #define LINGER_MS		2000	/* to drain a client after our last reply */
 #define LINGER_STRESS_MS	250	/* the same, while workers are short */
+#define SPOOL_CHECK_MS		1000	/* the master looks at the spool's path */
 
 /* An exclusive wait for connections: Linux 4.5 on.  See wait_setup(). */
 #if defined(__linux__) && defined(EPOLLEXCLUSIVE)
@@ -128,6 +129,14 @@ struct daemon {
 	int		 ep;			/* its epoll, or -1: pselect() */
 	int		 debug;			/* -d: keep core dumps */
 	int		 chroot;		/* holds CAP_SYS_CHROOT */
+	char		 user[64];		/* we run as, for the log */
+	char		 cwd[PATH_MAX];		/* at start: for a relative spool */
+	char		 spool[PATH_MAX];	/* the path store was opened by */
+	dev_t		 spool_dev;		/* and the directory it was */
+	ino_t		 spool_ino;
+	unsigned	 spool_serial;		/* its number, see spool_watch() */
+	int		 spool_moved;		/* as last logged */
+	long long	 spool_next;		/* ms: the next look at the path */
 };
 
 static volatile sig_atomic_t	 got_term, got_hup, got_chld, got_usr1;
@@ -158,12 +167,26 @@ static int	 sockaddr_match(const struct listen *, int);
 static int	 open_spool(struct conf *, const struct passwd *,
 		    struct store **);
 static void	 drop_privileges(const struct passwd *);
+static void	 user_name(struct daemon *, const struct passwd *);
+static int	 spool_start(struct daemon *, int);
+static void	 start_refused(const struct daemon *, const char *, int, int);
+static int	 spool_usable(struct store *, const char *, struct stat *,
+		    const char **);
+static void	 spool_refused(const struct daemon *, const char *,
+		    const char *, int, const char *);
+static void	 spool_adopt(struct daemon *, struct store *, const char *,
+		    const struct stat *);
+static const char *spool_path(const struct daemon *, const char *, char *,
+		    size_t);
+static void	 spool_watch(struct daemon *);
+static void	 spool_reload(struct daemon *, const struct conf *);
 static const struct passwd *lookup_user(const struct conf *);
 static void	 detach(void);
 static int	 run_daemon(struct daemon *, const struct passwd *, int);
 static int	 same_listens(const struct conf *, const struct conf *);
 static void	 master(struct daemon *);
 static void	 spawn_missing(struct daemon *, struct timespec *);
+static struct timespec *next_wake(const struct daemon *, struct timespec *);
 static void	 reap(struct daemon *);
 static void	 reload(struct daemon *);
 static void	 log_stress(struct daemon *);
@@ -549,6 +572,212 @@ drop_privileges(const struct passwd *pw)
 }
 
 /*
+ * user_name - who the daemon runs as, for the log: the configured user
+ * when started as root, else whoever started it.
+ */
+static void
+user_name(struct daemon *d, const struct passwd *pw)
+{
+	if (pw == NULL)
+		pw = getpwuid(geteuid());
+	if (pw != NULL)
+		snprintf(d->user, sizeof(d->user), "%s", pw->pw_name);
+	else
+		snprintf(d->user, sizeof(d->user), "uid%u",
+		    (unsigned)geteuid());
+}
+
+/*
+ * spool_start - as the user the workers run as (privileges are dropped
+ * already): can the spool opened take a delivery, and is it the
+ * directory at its path?  If not, smtpd does not start: a daemon that
+ * answers every message 451 helps no one, and says nothing where the
+ * administrator looks.
+ */
+static int
+spool_start(struct daemon *d, int foreground)
+{
+	struct stat	 sb;
+	const char	*step;
+	char		 buf[PATH_MAX];
+
+	if (spool_usable(d->store, d->conf.spool, &sb, &step) == -1) {
+		start_refused(d, step, errno, foreground);
+		return -1;
+	}
+	d->spool_serial = 1;
+	spool_adopt(d, d->store, spool_path(d, d->conf.spool, buf,
+	    sizeof(buf)), &sb);
+	return 0;
+}
+
+/*
+ * start_refused - the spool failed at start: say so where the person
+ * starting smtpd looks (stderr, which is the log under -d), and, if
+ * smtpd would have detached, in the log it would have written to.
+ */
+static void
+start_refused(const struct daemon *d, const char *step, int err,
+    int foreground)
+{
+	spool_refused(d, d->conf.spool, step, err, "exit");
+	if (!foreground) {
+		log_init("smtpd", 0, log_verbose());
+		spool_refused(d, d->conf.spool, step, err, "exit");
+	}
+}
+
+/*
+ * spool_usable - can this process deliver into st, opened by path, and
+ * does path still name it?  *sb gets the directory's identity; *step
+ * names what failed, with errno set.
+ */
+static int
+spool_usable(struct store *st, const char *path, struct stat *sb,
+    const char **step)
+{
+	struct stat	 at;
+
+	*step = "fstat";
+	if (fstat(store_root(st), sb) == -1 || store_probe(st, step) == -1)
+		return -1;
+	*step = "stat";
+	if (stat(path, &at) == -1)
+		return -1;
+	if (at.st_dev != sb->st_dev || at.st_ino != sb->st_ino) {
+		errno = ESTALE;		/* replaced since it was opened */
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * spool_refused - one line: which spool, as which user, failed at which
+ * step and why, and what smtpd does about it.
+ */
+static void
+spool_refused(const struct daemon *d, const char *path, const char *step,
+    int err, const char *action)
+{
+	log_warnx("event=spool-unusable spool=%s user=%s step=%s error=\"%s\" "
+	    "action=%s", path, d->user, step, strerror(err), action);
+}
+
+/*
+ * spool_adopt - st, opened by path and found to be *sb, is the spool the
+ * workers forked from now on deliver into.
+ */
+static void
+spool_adopt(struct daemon *d, struct store *st, const char *path,
+    const struct stat *sb)
+{
+	d->store = st;
+	snprintf(d->spool, sizeof(d->spool), "%s", path);
+	d->spool_dev = sb->st_dev;
+	d->spool_ino = sb->st_ino;
+	d->spool_moved = 0;
+	d->spool_next = now_ms() + SPOOL_CHECK_MS;
+	scoreboard_set_spool(d->sb, d->spool_serial);
+	store_watch(st, scoreboard_spool(d->sb), d->spool_serial);
+}
+
+/*
+ * spool_path - the spool's path as the master must look at it: a
+ * relative one is relative to where smtpd started, not to "/", where a
+ * detached daemon is.
+ */
+static const char *
+spool_path(const struct daemon *d, const char *path, char *buf,
+    size_t bufsz)
+{
+	int	 n;
+
+	if (path[0] == '/' || d->cwd[0] == '\0')
+		return path;
+	n = snprintf(buf, bufsz, "%s/%s", d->cwd, path);
+	return n < 0 || (size_t)n >= bufsz ? path : buf;
+}
+
+/*
+ * spool_watch - is the spool the workers hold still the directory at its
+ * path?  A file system mounted over it after start (a late mount at
+ * boot), or the directory renamed or replaced, would otherwise take mail
+ * into a directory no reader looks at.  A stat() every SPOOL_CHECK_MS;
+ * workers in a chroot cannot see the path, so the master looks and puts
+ * the answer in the scoreboard, where each store reads it before it
+ * stores (0: refuse, 451).  Logged when it changes; a reload (SIGHUP)
+ * opens the directory now at the path.
+ */
+static void
+spool_watch(struct daemon *d)
+{
+	struct stat	 sb;
+	int		 moved, err = 0;
+
+	d->spool_next = now_ms() + SPOOL_CHECK_MS;
+	if (stat(d->spool, &sb) == -1) {
+		err = errno;
+		moved = 1;
+	} else
+		moved = sb.st_dev != d->spool_dev || sb.st_ino != d->spool_ino;
+	if (moved == d->spool_moved)
+		return;
+	d->spool_moved = moved;
+	scoreboard_set_spool(d->sb, moved ? 0 : d->spool_serial);
+	if (!moved)
+		log_info("event=spool-back spool=%s action=accepting-mail",
+		    d->spool);
+	else if (err != 0)
+		log_warnx("event=spool-moved spool=%s error=\"%s\" "
+		    "action=refusing-mail", d->spool, strerror(err));
+	else
+		log_warnx("event=spool-moved spool=%s reason=\"another "
+		    "directory is at the path: reload to use it\" "
+		    "action=refusing-mail", d->spool);
+}
+
+/*
+ * spool_reload - SIGHUP: the directory now at the new configuration's
+ * spool path, checked as on start.  The same one as held: checked, and
+ * kept.  Another (a file system mounted since, a new path): opened and
+ * taken for the workers forked from now on, whose number tells the old
+ * workers, still finishing a session, to refuse.  One that fails the
+ * check changes nothing: the held spool serves on, and the log says so.
+ */
+static void
+spool_reload(struct daemon *d, const struct conf *nc)
+{
+	struct store	*st;
+	struct stat	 sb;
+	const char	*step = "open", *path;
+	char		 buf[PATH_MAX];
+	int		 was = d->spool_moved;
+
+	path = spool_path(d, nc->spool, buf, sizeof(buf));
+	if (stat(path, &sb) == 0 && sb.st_dev == d->spool_dev &&
+	    sb.st_ino == d->spool_ino)
+		st = d->store;
+	else if ((st = store_open(path, nc->hostname)) == NULL) {
+		spool_refused(d, path, step, errno, "kept-spool");
+		return;
+	}
+	if (spool_usable(st, path, &sb, &step) == -1) {
+		spool_refused(d, path, step, errno, "kept-spool");
+		if (st != d->store)
+			store_close(st);
+		return;
+	}
+	if (st != d->store) {
+		store_close(d->store);
+		d->spool_serial++;
+		log_info("event=spool-reopened spool=%s", path);
+	} else if (was)
+		log_info("event=spool-back spool=%s action=accepting-mail",
+		    path);
+	spool_adopt(d, st, path, &sb);
+}
+
+/*
  * detach - become a daemon: no terminal, no working directory held.
  */
 static void
@@ -588,7 +817,11 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 		log_warnx("no socket to listen on");
 		return 1;
 	}
+	user_name(d, pw);
+	if (getcwd(d->cwd, sizeof(d->cwd)) == NULL)
+		d->cwd[0] = '\0';		/* a relative spool then stays so */
 	if (open_spool(&d->conf, pw, &d->store) == -1) {
+		start_refused(d, "open", errno, foreground);
 		free(d->l);
 		return 1;
 	}
@@ -606,12 +839,19 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 		drop_privileges(pw);
 		d->chroot = contain_hold_chroot() == 0;
 	}
+	if (spool_start(d, foreground) == -1) {
+		store_close(d->store);
+		free(d->l);
+		return 1;
+	}
 	if (!foreground) {
 		log_init("smtpd", 0, log_verbose());
 		detach();
 	}
 	notify_init();
 	d->sb = scoreboard_new(d->conf.workers);
+	scoreboard_set_spool(d->sb, d->spool_serial);
+	store_watch(d->store, scoreboard_spool(d->sb), d->spool_serial);
 	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s "
 	    "fs=%s seccomp=%s", (long)getpid(), d->conf.workers,
 	    d->conf.max_per_address, pw ? pw->pw_name : "(unchanged)",
@@ -722,15 +962,15 @@ master(struct daemon *d)
 			got_usr1 = 0;
 			scoreboard_log(d->sb);
 		}
-		tsp = NULL;
+		if (now_ms() >= d->spool_next)
+			spool_watch(d);
 		spawn_missing(d, &ts);
 		if (ready) {
 			ready = 0;
 			notify("READY=1\nMAINPID=%ld\nSTATUS=accepting mail: "
 			    "%u workers", (long)getpid(), d->conf.workers);
 		}
-		if (ts.tv_sec > 0 || ts.tv_nsec > 0)
-			tsp = &ts;
+		tsp = next_wake(d, &ts);
 		FD_ZERO(&rfd);
 		if (fd != -1)
 			FD_SET(fd, &rfd);
@@ -746,6 +986,26 @@ master(struct daemon *d)
 	close_listeners(d);
 	stop_pool(d);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
+}
+
+/*
+ * next_wake - how long the master may sleep: until the throttle lets it
+ * fork again (*ts, from spawn_missing(); zero when it need not wait),
+ * or until its next look at the spool's path, whichever comes first.
+ */
+static struct timespec *
+next_wake(const struct daemon *d, struct timespec *ts)
+{
+	long long	 left = d->spool_next - now_ms(), spawn;
+
+	spawn = ts->tv_sec * 1000LL + ts->tv_nsec / 1000000;
+	if ((ts->tv_sec > 0 || ts->tv_nsec > 0) && spawn < left)
+		return ts;
+	if (left < 1)
+		left = 1;
+	ts->tv_sec = left / 1000;
+	ts->tv_nsec = left % 1000 * 1000000;
+	return ts;
 }
 
 /*
@@ -866,10 +1126,10 @@ reap(struct daemon *d)
 
 /*
  * reload - SIGHUP: read the file again.  A file with errors changes
- * nothing.  Otherwise the workers are told to finish their session and
- * exit, and new ones start with the new configuration.  Sockets, spool
- * and user are set up before privileges are dropped: changing them
- * takes a restart.
+ * nothing.  Otherwise the spool is opened again (spool_reload()), the
+ * workers are told to finish their session and exit, and new ones start
+ * with the new configuration.  Sockets and user are set up before
+ * privileges are dropped: changing them takes a restart.
  */
 static void
 reload(struct daemon *d)
@@ -882,10 +1142,10 @@ reload(struct daemon *d)
 		    d->path);
 		return;
 	}
-	if (strcmp(nc.spool, d->conf.spool) != 0 ||
-	    strcmp(nc.user, d->conf.user) != 0 || !same_listens(&nc, &d->conf))
-		log_warnx("event=reload-partial reason=\"listen, spool and "
-		    "user changes take a restart\"");
+	spool_reload(d, &nc);
+	if (strcmp(nc.user, d->conf.user) != 0 || !same_listens(&nc, &d->conf))
+		log_warnx("event=reload-partial reason=\"listen and user "
+		    "changes take a restart\"");
 	conf_free(&d->conf);
 	d->conf = nc;
 	d->generation++;
