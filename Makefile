@@ -42,7 +42,7 @@ run: smtpd
 # runs a table of addresses through addr.c, and test/unit_test the
 # defaults and the per-address count, under the sanitizers.
 test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-    test/logsink test/notifysink
+    test/logsink test/notifysink test/linkshim.so
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h
@@ -80,6 +80,12 @@ test/logsink: test/logsink.c
 test/notifysink: test/notifysink.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/notifysink.c
+
+# An LD_PRELOAD shim whose linkat() and renameat() succeed and say they
+# failed, as NFS can: test/spool_check.bats runs smtpd with it.
+test/linkshim.so: test/linkshim.c
+	$(CC) $(STD) $(WARN) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \
+	    test/linkshim.c
 
 test/smtpc: test/smtpc.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
@@ -121,6 +127,7 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink test/notifysink bench/fsyncmark bench/pipe $(FUZZ)
+	    test/logsink test/notifysink test/linkshim.so bench/fsyncmark \
+	    bench/pipe $(FUZZ)
 
 .PHONY: all run test attack bench fuzz fuzz-check lint install clean
