@@ -104,6 +104,29 @@ files_in_ns() {
 	grep -q "^event=spool-unusable spool=$SPOOL user=$(as_user) step=.* error=\"Permission denied\" action=exit$" <<<"$output"
 }
 
+@test "without -d the refusal is in syslog as well, at priority warning" {
+	need_ns
+	mkdir -m 000 "$SPOOL"
+	conf "listen 127.0.0.1:0"
+	c=$(run_conf)
+	chmod 000 "$SPOOL"
+	# As in config.bats: a /dev of our own, whose /dev/log is logsink.
+	mkdir "$TMP/dev"
+	: >"$TMP/dev/null"
+	"$BATS_TEST_DIRNAME/logsink" "$TMP/dev/log" 3 >"$TMP/syslog" 3>&- &
+	sink=$!
+	wait_for test -S "$TMP/dev/log"
+	run timeout 5 unshare -m sh -c 'mount --bind /dev/null "$1/dev/null" &&
+	    mount --bind "$1/dev" /dev && exec "$2" -f "$3"' sh "$TMP" \
+	    "$SMTPD" "$c"
+	wait "$sink" || true
+	[ "$status" -eq 1 ]
+	grep -qxF "event=spool-unusable spool=$SPOOL user=nobody step=create error=\"Permission denied\" action=exit" <<<"$output"
+	# <20>: facility mail, priority warning.
+	grep -Eq "^<20>.*smtpd\[[0-9]+\]: event=spool-unusable spool=$SPOOL user=nobody step=create error=\"Permission denied\" action=exit$" \
+	    "$TMP/syslog"
+}
+
 @test "a spool on a read-only file system: the daemon refuses to start" {
 	need_ns
 	mkdir "$SPOOL"
@@ -152,6 +175,30 @@ files_in_ns() {
 	in_ns grep -rq '^Subject: after$' "$SPOOL/example.org/u/new"
 	[ "$(count_messages example.org u)" -eq 1 ]
 	! grep -q "Subject: after" "$(maildir_files example.org u)"
+}
+
+@test "a mount over the spool while a message is being received: 451 at its end, nothing kept" {
+	local fd line
+	need_ns
+	daemon_start unshare -m --propagation private
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<u@example.org>\r\nDATA\r\nSubject: midway\r\n\r\n' >&"$fd"
+	for _ in $(seq 1 20); do
+		IFS= read -r -t 5 -u "$fd" line || break
+		[[ "$line" != "354 "* ]] || break
+	done
+	[[ "$line" == "354 "* ]]
+	mount_over
+	wait_log "^event=spool-moved "
+	printf 'hi\r\n.\r\nQUIT\r\n' >&"$fd"
+	IFS= read -r -t 5 -u "$fd" line
+	exec {fd}>&-
+	[ "${line%$'\r'}" = "451 4.3.0 Local error in processing, try again later" ]
+	grep -q 'event=store-refused id=[^ ]* reason=spool-moved' "$LOG"
+	# Neither the hidden directory nor the mount has it, in new/ or tmp/.
+	[ "$(count_messages example.org u)" -eq 0 ]
+	[ -z "$(find "$SPOOL"/*/*/tmp -type f)" ]
+	[ "$(files_in_ns)" -eq 0 ]
 }
 
 @test "the mount taken away again before any reload: the old spool takes mail again" {
