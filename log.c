@@ -4,7 +4,16 @@
  * log_warn() and fatal() append strerror(errno); the x variants do not.
  * log_debug() prints only when -v was given.  Nothing is buffered: a
  * line is complete when the call returns, so a crash loses no log.
+ *
+ * Every line keeps the grammar smtpd(8) gives under "Logging": an
+ * optional session id, "event=NAME", then key=value pairs, a value bare
+ * or in double quotes with '"' and '\\' written as \\xHH.  The callers
+ * write the keys; this file makes sure of the rest: a line that does not
+ * start with an event is logged as event=unstructured, fatal() names its
+ * reason in a key, the system's error is a quoted error= key, and a line
+ * too long for the buffer is cut between two pairs, never inside quotes.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,10 +26,13 @@
 static int	 log_stderr;
 static int	 log_verb;
 
-static void	 vlog(int, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
-static void	 vlog_errno(int, int, const char *, va_list)
+static void	 vlog(int, int, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
+static void	 emit_line(int, char *, size_t, int);
+static void	 vfatal(int, const char *, va_list)
+		    __attribute__((format(printf, 2, 0), noreturn));
+static int	 structured(const char *);
+static size_t	 cut_between_pairs(const char *, size_t);
 
 /*
  * log_init - choose the destination; call again to change it.
@@ -41,15 +53,50 @@ log_verbose(void)
 }
 
 /*
- * vlog - write one line at the given priority.
+ * vlog - write one line at the given priority; saved, when not 0, is an
+ * errno whose text ends the line as error="...".
  */
 static void
-vlog(int pri, const char *fmt, va_list ap)
+vlog(int pri, int saved, const char *fmt, va_list ap)
 {
-	char	 line[1024];
+	char	 line[LOG_LINE_MAX], text[LOG_LINE_MAX / 2];
+	int	 n;
 
 	/* vsyslog() is not POSIX; format once and hand over a plain string. */
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0) {
+		n = 0;
+		line[0] = '\0';
+	}
+	if (!structured(line)) {
+		/* A line without an event is a bug: keep it, parseably. */
+		log_escape(line, strlen(line), text, sizeof(text));
+		n = snprintf(line, sizeof(line), "event=unstructured "
+		    "text=\"%s\"", text);
+	}
+	emit_line(pri, line, (size_t)n, saved);
+}
+
+/*
+ * emit_line - line (n: the length it wanted) to its destination, with
+ * error= after it when saved is an errno, cut between two pairs if it
+ * did not fit.
+ */
+static void
+emit_line(int pri, char *line, size_t n, int saved)
+{
+	size_t	 len = strlen(line), room = LOG_LINE_MAX - 64;
+	int	 cut = n > len;
+
+	/* strerror() texts are plain English: no '"', no '\\'. */
+	if (cut || len > room) {
+		len = cut_between_pairs(line, len < room ? len : room);
+		snprintf(line + len, LOG_LINE_MAX - len, " truncated=yes");
+		len = strlen(line);
+	}
+	if (saved != 0)
+		snprintf(line + len, LOG_LINE_MAX - len, " error=\"%s\"",
+		    strerror(saved));
 	if (log_stderr) {
 		fprintf(stderr, "%s\n", line);
 		fflush(stderr);
@@ -58,19 +105,42 @@ vlog(int pri, const char *fmt, va_list ap)
 }
 
 /*
- * vlog_errno - one line ending in ": strerror(saved)".
+ * structured - whether line starts as the grammar says: "event=", after
+ * a session id and a space or not.
  */
-static void
-vlog_errno(int pri, int saved, const char *fmt, va_list ap)
+static int
+structured(const char *line)
 {
-	char	 line[1024];
+	size_t	 i;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_stderr) {
-		fprintf(stderr, "%s: %s\n", line, strerror(saved));
-		fflush(stderr);
-	} else
-		syslog(pri, "%s: %s", line, strerror(saved));
+	for (i = 0; isxdigit((unsigned char)line[i]); i++)
+		;
+	if (i > 0 && line[i] == ' ')
+		line += i + 1;
+	return strncmp(line, "event=", 6) == 0 && line[6] != '\0' &&
+	    line[6] != ' ';
+}
+
+/*
+ * cut_between_pairs - the length of line's longest prefix, at most max
+ * octets, that ends before a space outside double quotes: the line cut
+ * there still parses.  At least "event=NAME" stays.
+ */
+static size_t
+cut_between_pairs(const char *line, size_t max)
+{
+	size_t	 i, last = 0;
+	int	 quoted = 0;
+
+	for (i = 0; i < max && line[i] != '\0'; i++) {
+		if (line[i] == '"')
+			quoted = !quoted;
+		else if (line[i] == ' ' && !quoted)
+			last = i;
+	}
+	if (i < max && line[i] == '\0' && !quoted)
+		return i;
+	return last;
 }
 
 void
@@ -79,7 +149,7 @@ log_info(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_INFO, fmt, ap);
+	vlog(LOG_INFO, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -91,7 +161,7 @@ log_debug(const char *fmt, ...)
 	if (!log_verb)
 		return;
 	va_start(ap, fmt);
-	vlog(LOG_DEBUG, fmt, ap);
+	vlog(LOG_DEBUG, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -102,7 +172,7 @@ log_warn(const char *fmt, ...)
 	int	 saved = errno;
 
 	va_start(ap, fmt);
-	vlog_errno(LOG_WARNING, saved, fmt, ap);
+	vlog(LOG_WARNING, saved, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -113,8 +183,26 @@ log_warnx(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_WARNING, fmt, ap);
+	vlog(LOG_WARNING, 0, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * vfatal - event=fatal, the caller's words as its reason (and saved's
+ * text as its error, when not 0), at priority crit; then exit 1.
+ */
+static void
+vfatal(int saved, const char *fmt, va_list ap)
+{
+	char	 why[LOG_LINE_MAX / 4], esc[LOG_LINE_MAX / 2];
+	char	 line[LOG_LINE_MAX];
+	int	 n;
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	log_escape(why, strlen(why), esc, sizeof(esc));
+	n = snprintf(line, sizeof(line), "event=fatal reason=\"%s\"", esc);
+	emit_line(LOG_CRIT, line, n < 0 ? 0 : (size_t)n, saved);
+	exit(1);
 }
 
 void
@@ -124,9 +212,7 @@ fatal(const char *fmt, ...)
 	int	 saved = errno;
 
 	va_start(ap, fmt);
-	vlog_errno(LOG_CRIT, saved, fmt, ap);
-	va_end(ap);
-	exit(1);
+	vfatal(saved, fmt, ap);
 }
 
 void
@@ -135,9 +221,55 @@ fatalx(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_CRIT, fmt, ap);
-	va_end(ap);
-	exit(1);
+	vfatal(0, fmt, ap);
+}
+
+/*
+ * log_value - s as one value: bare when it is a non-empty run of
+ * printable ASCII without space, '"' or '\\', else in double quotes
+ * with log_escape()'s escapes.  For text that may hold spaces (paths,
+ * names from the configuration); client octets are quoted by their
+ * callers, always, so a reader never has to guess.
+ */
+const char *
+log_value(const char *s, char *out, size_t outsz)
+{
+	size_t	 i, len = strlen(s);
+
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' ||
+		    s[i] == '\\')
+			break;
+	if (len > 0 && i == len && len < outsz) {
+		memcpy(out, s, len + 1);
+		return out;
+	}
+	if (outsz < 3) {
+		out[0] = '\0';
+		return out;
+	}
+	out[0] = '"';
+	log_escape(s, len, out + 1, outsz - 2);
+	i = strlen(out);
+	out[i] = '"';
+	out[i + 1] = '\0';
+	return out;
+}
+
+/*
+ * log_peer - a client's address as the log writes it: an IPv6 address
+ * in brackets, as in an address literal, "unknown" when there is none.
+ */
+const char *
+log_peer(const char *addr, char *out, size_t outsz)
+{
+	if (addr == NULL || addr[0] == '\0')
+		snprintf(out, outsz, "unknown");
+	else if (strchr(addr, ':') != NULL)
+		snprintf(out, outsz, "[%s]", addr);
+	else
+		snprintf(out, outsz, "%s", addr);
+	return out;
 }
 
 /*
