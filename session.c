@@ -177,6 +177,7 @@ struct session {
 	const struct conf	*conf;
 	struct store		*store;
 	char			 peer[64];	/* "" when unknown */
+	char			 logpeer[LOG_PEER_MAX];	/* as logged */
 	char			 id[24];
 	enum state		 state;
 	char			 helo[HELO_MAX + 1];
@@ -187,6 +188,8 @@ struct session {
 	struct txn		*txn;
 	char			 line[CMD_LINE_MAX + 1];
 	char			 cmd[ESC_MAX];	/* the line, escaped, for logs */
+	char			 rcpt[ESC_MAX];	/* the recipient this command
+						   names, escaped; "" */
 	const struct command	*command;	/* the one running */
 	struct wire		 w;		/* the client's connection; last,
 						   see session_run() */
@@ -251,6 +254,8 @@ static void	 reply_more(struct session *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 emit(struct session *, int, int, const char *,
 		    const char *);
+static void	 log_reject(const struct session *, int, const char *,
+		    const char *);
 static void	 refuse(struct session *, enum txn_outcome, const char *);
 static void	 out_of_order(struct session *, const struct command *);
 static void	 timed_out(struct session *, const char *, enum reply_id);
@@ -265,6 +270,8 @@ static void	 end_txn(struct session *);
 static int	 open_message(struct session *);
 static void	 finish(struct session *, unsigned);
 static void	 accepted(struct session *);
+static void	 log_accept(const struct session *);
+static size_t	 rcpt_pair(const struct rcpt *, char *, size_t);
 static enum io	 data_read(struct session *, unsigned *);
 static void	 data_pass(struct session *, const char *, const char *,
 		    unsigned *);
@@ -325,6 +332,7 @@ session_run(int in, int out, const struct session_env *env)
 	s->conf = conf;
 	s->store = env->store;
 	snprintf(s->peer, sizeof(s->peer), "%s", env->peer ? env->peer : "");
+	log_peer(s->peer, s->logpeer, sizeof(s->logpeer));
 	if (pid == 0)
 		pid = getpid();
 	snprintf(s->id, sizeof(s->id), "%08llx%04x",
@@ -336,8 +344,7 @@ session_run(int in, int out, const struct session_env *env)
 	if (env->crowded)	/* one log line, the reject: floods are fast */
 		reply(s, R_CROWDED);
 	else {
-		log_info("%s event=connect peer=%s%s", s->id,
-		    env->peer ? env->peer : "unknown",
+		log_info("%s event=connect peer=%s%s", s->id, s->logpeer,
 		    wire_stressed(&s->w) ? " stress=yes" : "");
 		if (s->store == NULL)
 			reply(s, R_UNAVAILABLE);
@@ -345,6 +352,7 @@ session_run(int in, int out, const struct session_env *env)
 			reply(s, R_GREETING, conf->hostname);
 	}
 	while (s->state != STATE_QUIT && !s->w.broken) {
+		s->rcpt[0] = '\0';	/* a refusal now names no recipient */
 		if (s->errors >= max_errors(s)) {
 			reply(s, R_ERRORS);
 			break;
@@ -405,7 +413,7 @@ dispatch(struct session *s, char *line, size_t len)
 	/* Before the line is cut up, for every log line about it. */
 	log_escape(line, len, s->cmd, sizeof(s->cmd));
 	if (log_verbose())
-		log_debug("%s <<< %s", s->id, s->cmd);
+		log_debug("%s event=command line=\"%s\"", s->id, s->cmd);
 	if (memchr(line, '\0', len) != NULL) {
 		reply(s, R_NUL);
 		return;
@@ -472,8 +480,8 @@ enter(struct session *s, enum state next)
 {
 	if (s->state == STATE_QUIT)
 		return;		/* ending is for good */
-	log_debug("%s state %s -> %s", s->id, state_name(s->state),
-	    state_name(next));
+	log_debug("%s event=state from=%s to=%s", s->id,
+	    state_name(s->state), state_name(next));
 	s->state = next;
 }
 
@@ -681,6 +689,8 @@ cmd_rcpt(struct session *s, char *args)
 		reply(s, R_BAD_RCPT);
 		return;
 	}
+	/* A quoted local part may hold '"', '\' and, with SMTPUTF8, UTF-8. */
+	log_escape(path.addr, strlen(path.addr), s->rcpt, sizeof(s->rcpt));
 	while (*end == ' ')
 		end++;
 	if (*end != '\0') {
@@ -692,10 +702,8 @@ cmd_rcpt(struct session *s, char *args)
 		reply(s, R_ASCII_RCPT);
 		return;
 	}
-	/* A quoted local part may hold '"', '\' and, with SMTPUTF8, UTF-8. */
 	if ((o = txn_rcpt(s->txn, &path)) != TXN_OK) {
-		refuse(s, o, log_escape(path.addr, strlen(path.addr), esc,
-		    sizeof(esc)));
+		refuse(s, o, s->rcpt);
 		return;
 	}
 	enter(s, STATE_RCPT);
@@ -714,11 +722,12 @@ cmd_data(struct session *s, char *args)
 	reply(s, R_DATA_GO);
 	wire_data_begin(&s->w);
 	if ((r = data_read(s, &flaws)) != IO_OK) {
-		end_txn(s);
+		/* Before the end: the 421's log line names the sender. */
 		if (r == IO_TIMEOUT)
 			timed_out(s, "data", R_TIMEOUT_DATA);
 		else
 			enter(s, STATE_QUIT);
+		end_txn(s);
 		return;
 	}
 	/* The message is read to its end before any refusal: in sync. */
@@ -891,11 +900,11 @@ cmd_bdat(struct session *s, char *args)
 	}
 	return;
 lost:
-	end_txn(s);
 	if (r == IO_TIMEOUT)
 		timed_out(s, "bdat", R_TIMEOUT_BDAT);
 	else
 		enter(s, STATE_QUIT);
+	end_txn(s);
 }
 
 /*
@@ -964,18 +973,67 @@ finish(struct session *s, unsigned flaws)
 static void
 accepted(struct session *s)
 {
-	const struct txn	*t = s->txn;
-	char			 from[ESC_MAX], helo[ESC_MAX];
-
 	s->messages++;
 	s->junk = 0;
-	log_info("%s event=accept id=%s peer=%s helo=%s from=\"<%s>\" "
-	    "rcpts=%zu size=%" PRIu64, s->id, t->id,
-	    s->peer[0] ? s->peer : "unknown",
+	log_accept(s);
+	reply(s, R_QUEUED, s->txn->id);
+}
+
+/*
+ * log_accept - event=accept, naming the message and every mailbox it
+ * was stored in.  Recipients that do not fit in one line go on
+ * event=accept-more lines that repeat the id and the sender, so that a
+ * grep for a mailbox always finds a line that says from whom.
+ */
+static void
+log_accept(const struct session *s)
+{
+	const struct txn	*t = s->txn;
+	char			 from[ESC_MAX], helo[ESC_MAX];
+	char			 line[LOG_LINE_MAX - 128], pair[3 * ESC_MAX];
+	size_t			 i, len, head, n;
+
+	log_escape(t->from, strlen(t->from), from, sizeof(from));
+	snprintf(line, sizeof(line), "event=accept id=%s peer=%s helo=%s "
+	    "from=\"<%s>\" rcpts=%zu size=%" PRIu64, t->id, s->logpeer,
 	    log_escape(s->helo, strlen(s->helo), helo, sizeof(helo)),
-	    log_escape(t->from, strlen(t->from), from, sizeof(from)),
-	    t->nrcpt, t->body.size);
-	reply(s, R_QUEUED, t->id);
+	    from, t->nrcpt, t->body.size);
+	len = strlen(line);
+	for (i = 0; i < t->nrcpt; i++) {
+		n = rcpt_pair(&t->rcpt[i], pair, sizeof(pair));
+		if (len + n >= sizeof(line)) {
+			log_info("%s %s", s->id, line);
+			snprintf(line, sizeof(line), "event=accept-more id=%s "
+			    "from=\"<%s>\"", t->id, from);
+			len = strlen(line);
+		}
+		head = len;
+		len += snprintf(line + head, sizeof(line) - head, "%s", pair);
+	}
+	log_info("%s %s", s->id, line);
+}
+
+/*
+ * rcpt_pair - " rcpt=" and the mailbox r was stored in; then
+ * " rcpt-as=" and the address as the client wrote it, when that is
+ * another (an alias, a +tag, a bare postmaster).  Returns the length.
+ */
+static size_t
+rcpt_pair(const struct rcpt *r, char *out, size_t outsz)
+{
+	char	 box[ESC_MAX], mbox[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+	char	 as[ESC_MAX];
+	int	 n;
+
+	snprintf(mbox, sizeof(mbox), "%s@%s", r->local, r->domain);
+	log_escape(mbox, strlen(mbox), box, sizeof(box));
+	if (strcasecmp(mbox, r->addr) == 0)
+		n = snprintf(out, outsz, " rcpt=\"<%s>\"", box);
+	else
+		n = snprintf(out, outsz, " rcpt=\"<%s>\" rcpt-as=\"<%s>\"",
+		    box, log_escape(r->addr, strlen(r->addr), as,
+		    sizeof(as)));
+	return n < 0 ? 0 : strlen(out);
 }
 
 static void
@@ -1135,7 +1193,7 @@ static void
 emit(struct session *s, int code, int more, const char *esc,
     const char *text)
 {
-	char	 line[REPLY_MAX];
+	char	 line[REPLY_MAX], dbg[2 * REPLY_MAX];
 	int	 n;
 
 	/* Cut to fit if it must, but always one line ending in CRLF. */
@@ -1148,11 +1206,35 @@ emit(struct session *s, int code, int more, const char *esc,
 	wire_put(&s->w, line, n);
 	if (code >= 500)
 		s->errors++;
-	log_debug("%s >>> %.*s", s->id, n - 2, line);
+	if (log_verbose())	/* it echoes the client's HELO name */
+		log_debug("%s event=reply line=\"%s\"", s->id,
+		    log_escape(line, n - 2, dbg, sizeof(dbg)));
 	if (code >= 400)
-		log_info("%s event=reject peer=%s reply=\"%d %s %s\" "
-		    "command=\"%s\"", s->id, s->peer[0] ? s->peer : "unknown",
-		    code, esc ? esc : "", text, s->cmd);
+		log_reject(s, code, esc, text);
+}
+
+/*
+ * log_reject - event=reject: who was refused (the peer, the sender of
+ * the transaction, the recipient when it is the one refused), with
+ * what reply, to which command.  text may hold client octets only as
+ * log_escape() wrote them.
+ */
+static void
+log_reject(const struct session *s, int code, const char *esc,
+    const char *text)
+{
+	char	 from[ESC_MAX + 16], rcpt[ESC_MAX + 16], buf[ESC_MAX];
+
+	from[0] = rcpt[0] = '\0';
+	if (s->txn != NULL)
+		snprintf(from, sizeof(from), " from=\"<%s>\"",
+		    log_escape(s->txn->from, strlen(s->txn->from), buf,
+		    sizeof(buf)));
+	if (s->rcpt[0] != '\0')
+		snprintf(rcpt, sizeof(rcpt), " rcpt=\"<%s>\"", s->rcpt);
+	log_info("%s event=reject peer=%s%s%s reply=\"%d%s%s %s\" "
+	    "command=\"%s\"", s->id, s->logpeer, from, rcpt, code,
+	    esc ? " " : "", esc ? esc : "", text, s->cmd);
 }
 
 /*

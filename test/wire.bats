@@ -281,7 +281,7 @@ flushed_after_452s() {
 	conf "alias a b c d e f"
 	run "$SMTPD" -n -f "$CONF"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"$CONF:$(wc -l <"$CONF"): too many words"* ]]
+	[[ "$output" == *"event=conf-error file=$CONF line=$(wc -l <"$CONF") reason=\"too many words"* ]]
 	[[ "$output" != *"runtime error"* ]]
 	[[ "$output" != *"Sanitizer"* ]]
 }
@@ -294,7 +294,7 @@ flushed_after_452s() {
 		conf "$w"
 		run "$SMTPD" -n -f "$CONF"
 		[ "$status" -eq 1 ]
-		[[ "$output" == *"$CONF:$(wc -l <"$CONF"): too many words"* ]]
+		[[ "$output" == *"event=conf-error file=$CONF line=$(wc -l <"$CONF") reason=\"too many words"* ]]
 		[[ "$output" != *"runtime error"* ]]
 		[[ "$output" != *"Sanitizer"* ]]
 	done
@@ -330,8 +330,8 @@ log_keys() {
 	[[ "$sid" =~ ^[0-9a-f]{12}$ ]]
 	cat >"$TMP/want" <<-EOF
 	$sid event=connect peer=unknown
-	$sid event=reject peer=unknown reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"
-	$sid event=accept id=$id peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4
+	$sid event=reject peer=unknown from="<a@b.example>" rcpt="<x@elsewhere.test>" reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"
+	$sid event=accept id=$id peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4 rcpt="<u@example.org>"
 	$sid event=disconnect messages=1 errors=1 junk=0
 	EOF
 	diff -u "$TMP/want" "$LOG"
@@ -356,7 +356,9 @@ log_keys() {
 	[[ "$output" == *'550 5.7.1 <\x22y peer=6.6.6.6\x22@foreign.example>: Relay access denied'* ]]
 	line=$(grep 'event=reject ' "$LOG")
 	[ "$(log_keys "$line" | grep -c '^peer$')" -eq 1 ]
+	[ "$(log_keys "$line" | grep -c '^rcpt$')" -eq 1 ]
 	[[ "$line" == *' peer=unknown '* ]]
+	[[ "$line" == *' rcpt="<\x22y peer=6.6.6.6\x22@foreign.example>" '* ]]
 	[[ "$line" == *' command="RCPT TO:<\x22y peer=6.6.6.6\x22@foreign.example>"' ]]
 }
 
