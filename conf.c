@@ -116,12 +116,13 @@ conf_load(struct conf *c, const char *path)
 {
 	struct parser	 p = { path, 0, 0 };
 	FILE		*fp;
-	char		*buf = NULL;
+	char		*buf = NULL, file[LOG_VALUE_MAX];
 	size_t		 bufsz = 0;
 
 	conf_defaults(c);
 	if ((fp = fopen(path, "r")) == NULL) {
-		log_warn("%s", path);
+		log_warn("event=conf-error file=%s", log_value(path, file,
+		    sizeof(file)));
 		conf_free(c);
 		return -1;
 	}
@@ -256,13 +257,16 @@ split(char *line, char **word, int max)
 static void
 conf_error(struct parser *p, const char *fmt, ...)
 {
-	char	 msg[512];
+	char	 msg[512], esc[LOG_VALUE_MAX], file[LOG_VALUE_MAX];
 	va_list	 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warnx("%s:%zu: %s", p->path, p->line, msg);
+	/* msg repeats the file's words, which may hold anything. */
+	log_warnx("event=conf-error file=%s line=%zu reason=\"%s\"",
+	    log_value(p->path, file, sizeof(file)), p->line,
+	    log_escape(msg, strlen(msg), esc, sizeof(esc)));
 	p->errors++;
 }
 

@@ -92,7 +92,7 @@ contain_keep_chroot(void)
 {
 #ifdef __linux__
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
-		log_warn("prctl PR_SET_KEEPCAPS");
+		log_warn("event=contain-error call=prctl-keepcaps");
 #endif
 }
 
@@ -159,7 +159,7 @@ static int
 enter_chroot(int spool)
 {
 	if (fchdir(spool) == -1 || chroot(".") == -1 || chdir("/") == -1) {
-		log_warn("chroot into the spool");
+		log_warn("event=contain-error call=chroot");
 		return -1;
 	}
 	return 0;
@@ -222,14 +222,14 @@ lower_limit(int resource, const char *name, rlim_t v)
 	struct rlimit	 rl;
 
 	if (getrlimit(resource, &rl) == -1) {
-		log_warn("getrlimit %s", name);
+		log_warn("event=contain-error call=getrlimit limit=%s", name);
 		return;
 	}
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)
 		v = rl.rlim_max;
 	rl.rlim_cur = rl.rlim_max = v;
 	if (setrlimit(resource, &rl) == -1)
-		log_warn("setrlimit %s", name);
+		log_warn("event=contain-error call=setrlimit limit=%s", name);
 }
 
 #ifdef __linux__
@@ -330,7 +330,7 @@ enter_landlock(int spool)
 	ra.handled_access_fs = handled(abi);
 	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
 	    0)) == -1) {
-		log_warn("landlock_create_ruleset");
+		log_warn("event=contain-error call=landlock_create_ruleset");
 		return -1;
 	}
 	pb.allowed_access = SPOOL_RIGHTS;
@@ -339,7 +339,7 @@ enter_landlock(int spool)
 	    &pb, 0) == -1 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
-		log_warn("landlock");
+		log_warn("event=contain-error call=landlock");
 		close(rs);
 		return -1;
 	}
@@ -582,7 +582,7 @@ contain_syscalls(void)
 	prog.filter = f;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1) {
-		log_warn("seccomp");
+		log_warn("event=contain-error call=seccomp");
 		return -1;
 	}
 	return 0;

@@ -96,12 +96,12 @@ scoreboard_new(unsigned workers)
 	sb = mmap(NULL, sizeof(*sb), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sb == MAP_FAILED) {
-		log_warn("scoreboard: mmap");
+		log_warn("event=scoreboard-error call=mmap");
 		return NULL;
 	}
 	/* A fresh anonymous mapping is zero: every slot SLOT_FREE. */
 	if (pipe(sb->pipe) == -1) {
-		log_warn("scoreboard: pipe");
+		log_warn("event=scoreboard-error call=pipe");
 		munmap(sb, sizeof(*sb));
 		return NULL;
 	}
@@ -285,6 +285,7 @@ scoreboard_log(const struct scoreboard *sb)
 	time_t			 now = time(NULL);
 	unsigned		 i, used, busy = 0, idle = 0;
 	int			 st;
+	char			 peer[INET6_ADDRSTRLEN + 1], lp[LOG_PEER_MAX];
 
 	if (sb == NULL)
 		return;
@@ -300,9 +301,12 @@ scoreboard_log(const struct scoreboard *sb)
 			continue;
 		}
 		busy++;
-		log_info("event=scoreboard pid=%d state=busy peer=%.*s "
+		/* A slot is another process's to write: end it ourselves. */
+		snprintf(peer, sizeof(peer), "%.*s", (int)sizeof(s->peer),
+		    s->peer);
+		log_info("event=scoreboard pid=%d state=busy peer=%s "
 		    "seconds=%lld", atomic_load(&s->pid),
-		    (int)sizeof(s->peer), s->peer,
+		    log_peer(peer, lp, sizeof(lp)),
 		    (long long)now - atomic_load(&s->since));
 	}
 	log_info("event=scoreboard busy=%u idle=%u stress=%s", busy, idle,
@@ -387,5 +391,5 @@ restress(struct scoreboard *sb)
 	else if (busy <= atomic_load(&sb->low))
 		flipped = atomic_exchange(&sb->stress, 0) == 1;
 	if (flipped && write(sb->pipe[1], "", 1) == -1 && errno != EAGAIN)
-		log_warn("scoreboard: pipe");
+		log_warn("event=scoreboard-error call=pipe");
 }

@@ -413,13 +413,15 @@ bind_one(struct daemon *d, const struct listen *l)
 {
 	struct addrinfo	 hints, *ai;
 	int		 fd, on = 1, err;
+	char		 host[LOG_VALUE_MAX], why[LOG_VALUE_MAX];
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((err = getaddrinfo(l->host, l->port, &hints, &ai)) != 0) {
-		log_warnx("listen %s port %s: %s", l->host, l->port,
-		    gai_strerror(err));
+		log_warnx("event=listen-failed host=%s port=%s reason=%s",
+		    log_value(l->host, host, sizeof(host)), l->port,
+		    log_value(gai_strerror(err), why, sizeof(why)));
 		return -1;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
@@ -430,7 +432,8 @@ bind_one(struct daemon *d, const struct listen *l)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 	    listen(fd, BACKLOG) == -1) {
-		log_warn("listen %s port %s", l->host, l->port);
+		log_warn("event=listen-failed host=%s port=%s",
+		    log_value(l->host, host, sizeof(host)), l->port);
 		freeaddrinfo(ai);
 		if (fd != -1)
 			close(fd);
@@ -472,7 +475,7 @@ listener_add(struct daemon *d, int fd, int proxy, const char *how)
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", port);
 	log_info("event=listen addr=%s%s%s%s", l->name,
-	    proxy ? " proxy" : "", how ? " from=" : "", how ? how : "");
+	    proxy ? " proxy=yes" : "", how ? " from=" : "", how ? how : "");
 }
 
 /*
@@ -510,16 +513,18 @@ static const struct passwd *
 lookup_user(const struct conf *conf)
 {
 	const struct passwd	*pw;
+	char			 user[LOG_VALUE_MAX];
 
+	log_value(conf->user, user, sizeof(user));
 	if ((pw = getpwnam(conf->user)) == NULL) {
-		log_warnx("user %s does not exist: refusing to run as root "
-		    "(create it, or set \"user\" in the configuration)",
-		    conf->user);
+		log_warnx("event=no-user user=%s reason=\"refusing to run as "
+		    "root: create the user, or set user in the "
+		    "configuration\"", user);
 		return NULL;
 	}
 	if (pw->pw_uid == 0) {
-		log_warnx("user %s is root: refusing to run as root",
-		    conf->user);
+		log_warnx("event=no-user user=%s reason=\"the user is root: "
+		    "refusing to run as root\"", user);
 		return NULL;
 	}
 	return pw;
@@ -535,17 +540,20 @@ open_spool(struct conf *conf, const struct passwd *pw, struct store **st)
 {
 	struct stat	 sb;
 	int		 created = stat(conf->spool, &sb) == -1 && errno == ENOENT;
+	char		 spool[LOG_VALUE_MAX];
 
 	if ((*st = store_open(conf->spool, conf->hostname)) == NULL)
 		return -1;
 	if (pw != NULL && created &&
 	    chown(conf->spool, pw->pw_uid, pw->pw_gid) == -1)
-		log_warn("chown %s", conf->spool);
+		log_warn("event=spool-error call=chown spool=%s",
+		    log_value(conf->spool, spool, sizeof(spool)));
 	if (pw != NULL && stat(conf->spool, &sb) == 0 &&
 	    sb.st_uid != pw->pw_uid)
-		log_warnx("spool %s belongs to uid %u, not to user %s: "
-		    "deliveries will fail", conf->spool, (unsigned)sb.st_uid,
-		    pw->pw_name);
+		log_warnx("event=spool-owner spool=%s uid=%u user=%s "
+		    "reason=\"deliveries will fail\"",
+		    log_value(conf->spool, spool, sizeof(spool)),
+		    (unsigned)sb.st_uid, pw->pw_name);
 	return 0;
 }
 
@@ -814,7 +822,7 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 {
 	d->debug = foreground;
 	if (d->nl == 0) {
-		log_warnx("no socket to listen on");
+		log_warnx("event=no-listen reason=\"no socket to listen on\"");
 		return 1;
 	}
 	user_name(d, pw);
@@ -1057,13 +1065,13 @@ spawn_missing(struct daemon *d, struct timespec *ts)
 			return;
 		}
 		if ((w = realloc(d->w, (d->nw + 1) * sizeof(*w))) == NULL) {
-			log_warn("realloc");
+			log_warn("event=spawn-failed call=realloc");
 			return;
 		}
 		d->w = w;
 		slot = scoreboard_reserve(d->sb);
 		if ((pid = fork()) == -1) {
-			log_warn("fork");
+			log_warn("event=spawn-failed call=fork");
 			scoreboard_release(d->sb, slot);
 			d->next_spawn = now + 1000;
 			ts->tv_sec = 1;
@@ -1136,10 +1144,11 @@ reload(struct daemon *d)
 {
 	struct conf	 nc;
 	size_t		 i;
+	char		 file[LOG_VALUE_MAX];
 
 	if (conf_load(&nc, d->path) == -1) {
 		log_warnx("event=reload-failed file=%s action=kept-running",
-		    d->path);
+		    log_value(d->path, file, sizeof(file)));
 		return;
 	}
 	spool_reload(d, &nc);
@@ -1154,7 +1163,8 @@ reload(struct daemon *d)
 	scoreboard_resize(d->sb, d->conf.workers);
 	for (i = 0; i < d->nw; i++)
 		kill(d->w[i].pid, SIGHUP);
-	log_info("event=reload file=%s workers=%u", d->path, d->conf.workers);
+	log_info("event=reload file=%s workers=%u",
+	    log_value(d->path, file, sizeof(file)), d->conf.workers);
 }
 
 static int
@@ -1195,7 +1205,7 @@ stop_pool(struct daemon *d)
 			pselect(0, NULL, NULL, NULL, &ts, &none);
 	}
 	for (i = 0; i < d->nw; i++) {
-		log_warnx("event=kill pid=%ld after %ds", (long)d->w[i].pid,
+		log_warnx("event=kill pid=%ld after=%ds", (long)d->w[i].pid,
 		    GRACE_SECONDS);
 		kill(d->w[i].pid, SIGKILL);
 		waitpid(d->w[i].pid, NULL, 0);
@@ -1268,7 +1278,7 @@ worker_signals(struct daemon *d)
 	sigaction(SIGINT, &sa, NULL);
 #ifdef __linux__
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-		log_warn("prctl PR_SET_PDEATHSIG");
+		log_warn("event=error call=prctl-pdeathsig");
 #endif
 }
 
@@ -1360,14 +1370,14 @@ serve_conn(struct daemon *d, struct listener *l, int fd,
 {
 	struct session_env	 env;
 	const char		*why, *p;
-	char			 peer[INET6_ADDRSTRLEN];
+	char			 peer[INET6_ADDRSTRLEN], lp[LOG_PEER_MAX];
 	int			 r = PROXY_LOCAL, linger;
 
 	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
 	    sizeof(peer), &why)) == -1) {
 		p = addr_text(ss, peer, sizeof(peer));
 		log_warnx("event=proxy-refused peer=%s listen=%s reason=%s",
-		    p ? p : "unknown", l->name, why);
+		    log_peer(p, lp, sizeof(lp)), l->name, why);
 		return 0;
 	}
 	memset(&env, 0, sizeof(env));
@@ -1444,7 +1454,7 @@ wait_setup(struct daemon *d)
 	int			 ep;
 
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-		log_warn("epoll_create1");
+		log_warn("event=error call=epoll_create1");
 		return -1;
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -1460,7 +1470,7 @@ wait_setup(struct daemon *d)
 	}
 	return ep;
 fail:
-	log_warn("epoll_ctl");
+	log_warn("event=error call=epoll_ctl");
 	close(ep);
 #endif
 	(void)d;

@@ -70,6 +70,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,9 @@ static void	 close_quiet(int);
 static int	 tidy_start(struct store *);
 static int	 tidy_claim(const struct box *);
 static void	 tidy_some(struct store *, unsigned *);
+static void	 stale_removed(const char *, const char *);
+static void	 warn_file(const char *, const char *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 /*
  * store_open - open (creating if need be) the spool directory.  The
@@ -187,14 +191,14 @@ store_open(const char *spool, const char *hostname)
 		return NULL;
 	if (mkdir(spool, 0700) == -1 && errno != EEXIST) {
 		saved = errno;
-		log_warn("mkdir %s", spool);
+		warn_file(NULL, "mkdir", "%s", spool);
 		free(st);
 		errno = saved;
 		return NULL;
 	}
 	if ((st->fd = open(spool, DIR_FLAGS)) == -1) {
 		saved = errno;
-		log_warn("open %s", spool);
+		warn_file(NULL, "open", "%s", spool);
 		free(st);
 		errno = saved;
 		return NULL;
@@ -277,7 +281,7 @@ store_probe(struct store *st, const char **step)
 	}
 	if (unlinkat(st->fd, name, 0) == -1) {
 		if (rc == -1)		/* the first failure is the news */
-			log_warn("store: unlink %s", name);
+			warn_file(NULL, "unlink", "%s", name);
 		else {
 			*step = "unlink";
 			rc = -1;
@@ -308,9 +312,9 @@ store_close(struct store *st)
 		if (st->box[i].name != NULL)
 			box_free(&st->box[i]);
 	if (st->scan != NULL && closedir(st->scan) == -1)
-		log_warn("store: closedir %s/tmp", st->scan_name);
+		warn_file(NULL, "closedir", "%s/tmp", st->scan_name);
 	if (close(st->fd) == -1)
-		log_warn("store: close spool");
+		warn_file(NULL, "close", ".");
 	free(st->msg);
 	free(st);
 }
@@ -379,8 +383,7 @@ store_create(struct store *st, const struct store_rcpt *first)
 	return m;
 fail:
 	n = errno;
-	log_warn("store: cannot create message in %s/%s/tmp", first->domain,
-	    first->local);
+	warn_file(NULL, "create", "%s/%s/tmp", first->domain, first->local);
 	msg_put(m);
 	errno = n;
 	return NULL;
@@ -527,7 +530,7 @@ store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 	if (m->err == 0 && deliver(m, rcpt, n) == -1)
 		m->err = errno;
 	if (m->err != 0)
-		log_warn("store: %s: commit failed", m->id);
+		log_warn("event=store-error id=%s call=commit", m->id);
 	saved = m->err;
 	store_abort(m);
 	errno = saved;
@@ -544,9 +547,9 @@ store_abort(struct store_msg *m)
 	if (m == NULL)
 		return;
 	if (m->fd != -1 && close(m->fd) == -1)
-		log_warn("store: close tmp/%s", m->name);
+		warn_file(m->id, "close", "tmp/%s", m->name);
 	if (!m->moved && unlinkat(m->box->tmp, m->name, 0) == -1)
-		log_warn("store: unlink tmp/%s", m->name);
+		warn_file(m->id, "unlink", "tmp/%s", m->name);
 	box_unpin(m->box);
 	msg_put(m);
 }
@@ -577,8 +580,8 @@ deliver(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 	}
 	if (i == n)
 		return 0;
-	log_warn("store: %s: deliver to %s@%s", m->id, rcpt[i].local,
-	    rcpt[i].domain);
+	warn_file(m->id, "deliver", "%s/%s/new", rcpt[i].domain,
+	    rcpt[i].local);
 	undeliver(m, rcpt, i, final);
 	return -1;
 }
@@ -615,9 +618,9 @@ deliver_one(struct store_msg *m, const struct store_rcpt *r,
 		return 0;
 	saved = errno;
 	if (unlinkat(b->new, final, 0) == -1)
-		log_warn("store: unlink %s/new/%s", b->name, final);
+		warn_file(m->id, "unlink", "%s/new/%s", b->name, final);
 	else if (fsync(b->new) == -1)
-		log_warn("store: fsync %s/new", b->name);
+		warn_file(m->id, "fsync", "%s/new", b->name);
 	errno = saved;
 	return -1;
 }
@@ -644,9 +647,10 @@ undeliver(struct store_msg *m, const struct store_rcpt *rcpt, size_t n,
 		    (b = box_get(m->st, &rcpt[i])) == NULL)
 			continue;
 		if (unlinkat(b->new, final, 0) == -1)
-			log_warn("store: unlink %s/new/%s", b->name, final);
+			warn_file(m->id, "unlink", "%s/new/%s", b->name,
+			    final);
 		else if (fsync(b->new) == -1)
-			log_warn("store: fsync %s/new", b->name);
+			warn_file(m->id, "fsync", "%s/new", b->name);
 	}
 	errno = saved;
 }
@@ -870,9 +874,9 @@ static void
 box_free(struct box *b)
 {
 	if (close(b->tmp) == -1)
-		log_warn("store: close %s/tmp", b->name);
+		warn_file(NULL, "close", "%s/tmp", b->name);
 	if (close(b->new) == -1)
-		log_warn("store: close %s/new", b->name);
+		warn_file(NULL, "close", "%s/new", b->name);
 	free(b->name);
 	memset(b, 0, sizeof(*b));
 }
@@ -975,7 +979,7 @@ close_quiet(int fd)
 	int	 saved = errno;
 
 	if (close(fd) == -1)
-		log_warn("store: close");
+		log_warn("event=store-error call=close");
 	errno = saved;
 }
 
@@ -1021,11 +1025,11 @@ tidy_start(struct store *st)
 		if (tidy_claim(b) == 0)
 			continue;	/* another process has it this hour */
 		if ((fd = openat(b->tmp, ".", DIR_FLAGS)) == -1) {
-			log_warn("store: open %s/tmp", b->name);
+			warn_file(NULL, "open", "%s/tmp", b->name);
 			continue;
 		}
 		if ((st->scan = fdopendir(fd)) == NULL) {
-			log_warn("store: fdopendir %s/tmp", b->name);
+			warn_file(NULL, "fdopendir", "%s/tmp", b->name);
 			close_quiet(fd);
 			continue;
 		}
@@ -1059,7 +1063,7 @@ tidy_claim(const struct box *b)
 	fd = openat(b->tmp, TIDY_STAMP,
 	    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1 || futimens(fd, NULL) == -1)
-		log_warn("store: stamp %s/smtpd-tidied", b->name);
+		warn_file(NULL, "stamp", "%s/smtpd-tidied", b->name);
 	if (fd != -1)
 		close_quiet(fd);
 	return 1;
@@ -1086,24 +1090,62 @@ tidy_some(struct store *st, unsigned *budget)
 			continue;
 		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno != ENOENT)	/* delivered meanwhile */
-				log_warn("store: stat %s/tmp/%s",
+				warn_file(NULL, "stat", "%s/tmp/%s",
 				    st->scan_name, de->d_name);
 			continue;
 		}
 		if (!S_ISREG(sb.st_mode) || sb.st_mtime + STALE_SECONDS >= now)
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0)
-			log_info("store: removed stale %s/tmp/%s",
-			    st->scan_name, de->d_name);
+			stale_removed(st->scan_name, de->d_name);
 		else if (errno != ENOENT)
-			log_warn("store: unlink %s/tmp/%s", st->scan_name,
+			warn_file(NULL, "unlink", "%s/tmp/%s", st->scan_name,
 			    de->d_name);
 	}
 	if (de != NULL)
 		return;
 	if (errno != 0)
-		log_warn("store: readdir %s/tmp", st->scan_name);
+		warn_file(NULL, "readdir", "%s/tmp", st->scan_name);
 	if (closedir(st->scan) == -1)
-		log_warn("store: closedir %s/tmp", st->scan_name);
+		warn_file(NULL, "closedir", "%s/tmp", st->scan_name);
 	st->scan = NULL;
+}
+
+/*
+ * stale_removed - event=tidy for a file of box's tmp/ that tidy_some()
+ * removed.  Anyone who can write the spool names files there: the name
+ * is escaped.
+ */
+static void
+stale_removed(const char *box, const char *name)
+{
+	char	 path[PATH_MAX], file[LOG_VALUE_MAX];
+
+	snprintf(path, sizeof(path), "%s/tmp/%s", box, name);
+	log_info("event=tidy removed=%s", log_value(path, file, sizeof(file)));
+}
+
+/*
+ * warn_file - event=store-error: the call that failed on the file the
+ * format names (relative to the spool), with errno's text, and the
+ * message's id when there is one.  Mailbox names come from addresses:
+ * the path is escaped.
+ */
+static void
+warn_file(const char *id, const char *call, const char *fmt, ...)
+{
+	char	 path[PATH_MAX], file[LOG_VALUE_MAX];
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	log_value(path, file, sizeof(file));
+	errno = saved;
+	if (id != NULL)
+		log_warn("event=store-error id=%s call=%s file=%s", id, call,
+		    file);
+	else
+		log_warn("event=store-error call=%s file=%s", call, file);
 }

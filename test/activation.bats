@@ -75,7 +75,7 @@ activate() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[192.0.2.1]" 192.0.2.1
-	grep -q "event=listen addr=127\.0\.0\.1:$PORT proxy from=activated$" \
+	grep -q "event=listen addr=127\.0\.0\.1:$PORT proxy=yes from=activated$" \
 	    "$LOG"
 }
 
@@ -89,7 +89,7 @@ activate() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
 	delivered_from "[192.0.2.1]" 192.0.2.1
-	grep -q "event=listen addr=\[::1\]:$PORT proxy from=activated$" "$LOG"
+	grep -q "event=listen addr=\[::1\]:$PORT proxy=yes from=activated$" "$LOG"
 }
 
 @test "a proxy line for another port leaves the passed socket plain" {

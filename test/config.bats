@@ -91,33 +91,33 @@ not_delivered() {
 	sed -E 's/^[0-9a-f]{12} //' "$LOG" | sed "s/$id/ID/" >"$TMP/got"
 	cat >"$TMP/want" <<-'EOF'
 	event=connect peer=unknown
-	>>> 220 mx.test ESMTP smtpd
-	<<< EHLO c
-	state greeted -> ready
-	>>> 250-mx.test Hello c
-	>>> 250-PIPELINING
-	>>> 250-SIZE 36700160
-	>>> 250-8BITMIME
-	>>> 250-SMTPUTF8
-	>>> 250-ENHANCEDSTATUSCODES
-	>>> 250 CHUNKING
-	<<< MAIL FROM:<a@b.example>
-	state ready -> mail
-	>>> 250 2.1.0 Ok
-	<<< RCPT TO:<x@elsewhere.test>
-	>>> 550 5.7.1 <x@elsewhere.test>: Relay access denied
-	event=reject peer=unknown reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"
-	<<< RCPT TO:<u@example.org>
-	state mail -> rcpt
-	>>> 250 2.1.5 Ok
-	<<< DATA
-	>>> 354 End data with <CR><LF>.<CR><LF>
-	event=accept id=ID peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4
-	>>> 250 2.0.0 Ok: queued as ID
-	state rcpt -> ready
-	<<< QUIT
-	>>> 221 2.0.0 mx.test closing connection
-	state ready -> quit
+	event=reply line="220 mx.test ESMTP smtpd"
+	event=command line="EHLO c"
+	event=state from=greeted to=ready
+	event=reply line="250-mx.test Hello c"
+	event=reply line="250-PIPELINING"
+	event=reply line="250-SIZE 36700160"
+	event=reply line="250-8BITMIME"
+	event=reply line="250-SMTPUTF8"
+	event=reply line="250-ENHANCEDSTATUSCODES"
+	event=reply line="250 CHUNKING"
+	event=command line="MAIL FROM:<a@b.example>"
+	event=state from=ready to=mail
+	event=reply line="250 2.1.0 Ok"
+	event=command line="RCPT TO:<x@elsewhere.test>"
+	event=reply line="550 5.7.1 <x@elsewhere.test>: Relay access denied"
+	event=reject peer=unknown from="<a@b.example>" rcpt="<x@elsewhere.test>" reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"
+	event=command line="RCPT TO:<u@example.org>"
+	event=state from=mail to=rcpt
+	event=reply line="250 2.1.5 Ok"
+	event=command line="DATA"
+	event=reply line="354 End data with <CR><LF>.<CR><LF>"
+	event=accept id=ID peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4 rcpt="<u@example.org>"
+	event=reply line="250 2.0.0 Ok: queued as ID"
+	event=state from=rcpt to=ready
+	event=command line="QUIT"
+	event=reply line="221 2.0.0 mx.test closing connection"
+	event=state from=ready to=quit
 	event=disconnect messages=1 errors=1 junk=0
 	EOF
 	diff -u "$TMP/want" "$TMP/got"
@@ -159,7 +159,7 @@ not_delivered() {
 	# <facility * 8 + priority>: mail is 2; warning 4, info 6, debug 7.
 	grep -Eq '^<20>.*smtpd\[[0-9]+\]: event=proxy-ignored ' "$TMP/syslog"
 	grep -Eq '^<22>.*smtpd\[[0-9]+\]: [0-9a-f]{12} event=connect ' "$TMP/syslog"
-	grep -Eq '^<23>.*smtpd\[[0-9]+\]: [0-9a-f]{12} <<< EHLO c$' "$TMP/syslog"
+	grep -Eq '^<23>.*smtpd\[[0-9]+\]: [0-9a-f]{12} event=command line="EHLO c"$' "$TMP/syslog"
 	grep -Eq '^<22>.*smtpd\[[0-9]+\]: [0-9a-f]{12} event=disconnect ' "$TMP/syslog"
 }
 
@@ -188,10 +188,10 @@ not_delivered() {
 @test "a missing config file is an error: exit 1, for -n and for the daemon" {
 	run "$SMTPD" -n -f "$TMP/no-such.conf"
 	[ "$status" -eq 1 ]
-	[ "$output" = "$TMP/no-such.conf: No such file or directory" ]
+	[ "$output" = "event=conf-error file=$TMP/no-such.conf error=\"No such file or directory\"" ]
 	run timeout 5 "$SMTPD" -d -f "$TMP/no-such.conf"
 	[ "$status" -eq 1 ]
-	[ "$output" = "$TMP/no-such.conf: No such file or directory" ]
+	[ "$output" = "event=conf-error file=$TMP/no-such.conf error=\"No such file or directory\"" ]
 }
 
 @test "smtpd -n checks the file only: not the user, not the listen addresses" {
@@ -201,18 +201,18 @@ not_delivered() {
 	[ "$(cat "$TMP/err")" = "configuration OK" ]
 }
 
-@test "an unknown keyword is rejected as file:line: message" {
+@test "an unknown keyword is rejected with the file, the line and the message" {
 	conf "relayhost mx.example.net"
 	run check_conf
 	[ "$status" -eq 1 ]
-	[ "$output" = "$CONF:4: unknown keyword: relayhost" ]
+	[ "$output" = "event=conf-error file=$CONF line=4 reason=\"unknown keyword: relayhost\"" ]
 }
 
 @test "keywords are lowercase; host names and domains are lowercased when read" {
 	conf "HOSTNAME other.test"
 	run check_conf
 	[ "$status" -eq 1 ]
-	[ "$output" = "$CONF:4: unknown keyword: HOSTNAME" ]
+	[ "$output" = "event=conf-error file=$CONF line=4 reason=\"unknown keyword: HOSTNAME\"" ]
 	new_conf "hostname MX.Example.ORG" "domain Example.NET"
 	run send_to "u@example.net"
 	[ "$status" -eq 0 ]
@@ -227,13 +227,14 @@ not_delivered() {
 	run check_conf
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 3 ]
-	[[ "${lines[0]}" == "$CONF:4: alias "* ]]
-	[[ "${lines[1]}" == "$CONF:5: hostname "* ]]
-	[[ "${lines[2]}" == "$CONF:6: spool "* ]]
+	[[ "${lines[0]}" == "event=conf-error file=$CONF line=4 reason=\"alias "* ]]
+	[[ "${lines[1]}" == "event=conf-error file=$CONF line=5 reason=\"hostname "* ]]
+	[[ "${lines[2]}" == "event=conf-error file=$CONF line=6 reason=\"spool "* ]]
 }
 
 # refused LINE... - each line alone after the test's three is refused by
-# smtpd -n with one error, "FILE:4: KEYWORD: ...", and exit 1.
+# smtpd -n with one error, event=conf-error file=FILE line=4
+# reason="KEYWORD: ...", and exit 1.
 refused() {
 	local bad
 
@@ -244,7 +245,8 @@ refused() {
 		echo "$bad -> $status: $output"
 		[ "$status" -eq 1 ] || return 1
 		[ "${#lines[@]}" -eq 1 ] || return 1
-		[[ "$output" == "$CONF:4: ${bad%% *}: "* ]] || return 1
+		[[ "$output" == "event=conf-error file=$CONF line=4 reason=\"${bad%% *}: "* ]] ||
+		    return 1
 	done
 }
 
@@ -291,9 +293,9 @@ refused() {
 	run check_conf
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 3 ]
-	[[ "${lines[0]}" == "$CONF:4: "* ]]
-	[[ "${lines[1]}" == "$CONF:6: "* ]]
-	[[ "${lines[2]}" == "$CONF:8: "* ]]
+	[[ "${lines[0]}" == "event=conf-error file=$CONF line=4 reason=\""* ]]
+	[[ "${lines[1]}" == "event=conf-error file=$CONF line=6 reason=\""* ]]
+	[[ "${lines[2]}" == "event=conf-error file=$CONF line=8 reason=\""* ]]
 }
 
 @test "smtpd -i with a bad config exits 1 without a greeting" {
@@ -303,7 +305,7 @@ refused() {
 	[ -z "$output" ]
 	# The session may run from a copy of $CONF (see run_conf): the line
 	# number is the test's own either way.
-	grep -q "^.*\.conf:4: max-recipients: " "$LOG"
+	grep -q "^event=conf-error file=.*\.conf line=4 reason=\"max-recipients: " "$LOG"
 }
 
 @test "a keyword that takes one value and appears twice keeps the last value" {

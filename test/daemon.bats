@@ -303,7 +303,7 @@ eight() {
 	run_conf >/dev/null
 	kill -HUP "$DPID"
 	wait_log "event=reload-failed"
-	grep -q ':[0-9]*: unknown keyword: relayhost' "$LOG"
+	grep -q 'event=conf-error file=[^ ]* line=[0-9]* reason="unknown keyword: relayhost"' "$LOG"
 	[ "$(workers_of "$DPID")" = "$before" ]
 	client 1 1
 	grep -q '^250 2.0.0 Ok: queued' "$TMP/client.1"
@@ -467,7 +467,7 @@ eight() {
 	stopped 20
 	[ "$STATUS" -eq 0 ]
 	[ "$SECONDS" -ge 10 ]
-	grep -qx "event=kill pid=$worker after 10s" "$LOG"
+	grep -qx "event=kill pid=$worker after=10s" "$LOG"
 	! kill -0 "$worker" 2>/dev/null
 	# The connection closes without an answer to the message.
 	! conn_expect '^250 2\.0\.0'
@@ -594,7 +594,7 @@ eight() {
 	echo "user no-such-user-here" >>"$RUNCONF"
 	run timeout 5 "$SMTPD" -d -f "$RUNCONF"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"user no-such-user-here does not exist: refusing to run as root"* ]]
+	[[ "$output" == *'event=no-user user=no-such-user-here reason="refusing to run as root: create the user'* ]]
 }
 
 @test "started as root with user root, smtpd refuses, as a daemon and under -i" {
@@ -604,10 +604,10 @@ eight() {
 	echo "user root" >>"$c"
 	run timeout 5 "$SMTPD" -d -f "$c"
 	[ "$status" -eq 1 ]
-	[ "$output" = "user root is root: refusing to run as root" ]
+	[ "$output" = 'event=no-user user=root reason="the user is root: refusing to run as root"' ]
 	run timeout 5 "$SMTPD" -i -d -f "$c" </dev/null
 	[ "$status" -eq 1 ]
-	[ "$output" = "user root is root: refusing to run as root" ]
+	[ "$output" = 'event=no-user user=root reason="the user is root: refusing to run as root"' ]
 	[ ! -e "$SPOOL" ]
 }
 
@@ -616,7 +616,7 @@ eight() {
 	[ ! -e "$SPOOL" ]
 	daemon_start
 	[ "$(stat -c '%U %a' "$SPOOL")" = "nobody 700" ]
-	! grep -q 'belongs to uid' "$LOG"
+	! grep -q 'event=spool-owner' "$LOG"
 	client 1 1
 	[ "$(count_messages example.org u)" -eq 1 ]
 }
@@ -626,7 +626,7 @@ eight() {
 	c=$(run_conf)
 	mkdir -m 700 "$SPOOL"		# root's, after run_conf's chown
 	printf 'QUIT\r\n' | "$SMTPD" -i -d -f "$c" 2>"$LOG"
-	grep -qxF "spool $SPOOL belongs to uid 0, not to user nobody: deliveries will fail" "$LOG"
+	grep -qxF "event=spool-owner spool=$SPOOL uid=0 user=nobody reason=\"deliveries will fail\"" "$LOG"
 	[ "$(stat -c %U "$SPOOL")" = root ]
 }
 
@@ -636,7 +636,7 @@ eight() {
 	conf "listen 127.0.0.1:0"
 	run timeout 5 "$SMTPD" -d -f "$(run_conf)"
 	[ "$status" -eq 1 ]
-	grep -qxF "mkdir $TMP/file/spool: Not a directory" <<<"$output"
+	grep -qxF "event=store-error call=mkdir file=$TMP/file/spool error=\"Not a directory\"" <<<"$output"
 	[[ "$output" != *"event=start"* ]]
 	[[ "$output" != *Sanitizer* ]]		# nothing leaked on the way out
 }
@@ -657,7 +657,7 @@ eight() {
 		run timeout 5 "$SMTPD" -d -f "$c"
 	fi
 	[ "$status" -eq 1 ]
-	[ "$output" = "listen 127.0.0.1 port $((low - 1)): Permission denied" ]
+	[ "$output" = "event=listen-failed host=127.0.0.1 port=$((low - 1)) error=\"Permission denied\"" ]
 }
 
 @test "a listen address already in use: a clear error and exit 1" {
@@ -666,7 +666,7 @@ eight() {
 	sed "s/^listen .*/listen 127.0.0.1:$PORT/" "$(run_conf)" >"$conf2"
 	run timeout 5 "$SMTPD" -d -f "$conf2"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"listen 127.0.0.1 port $PORT: Address already in use"* ]]
+	[[ "$output" == *"event=listen-failed host=127.0.0.1 port=$PORT error=\"Address already in use\""* ]]
 }
 
 @test "without -d the daemon detaches and keeps serving" {

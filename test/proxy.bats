@@ -63,7 +63,7 @@ refused() {
 	run header_session 'PROXY TCP6 2001:db8::1 2001:db8::2 1234 25\r\n' "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
-	delivered_from "[IPv6:2001:db8::1]" 2001:db8::1
+	delivered_from "[IPv6:2001:db8::1]" "[2001:db8::1]"
 }
 
 @test "PROXY v1 UNKNOWN: the socket's own peer is the client" {
@@ -87,7 +87,7 @@ refused() {
 	run header_session "${SIG}\x21\x21\x00\x24${ADDR6}" "${MAIL[@]}"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "220 mx.test ESMTP smtpd" ]
-	delivered_from "[IPv6:2001:db8::1]" 2001:db8::1
+	delivered_from "[IPv6:2001:db8::1]" "[2001:db8::1]"
 }
 
 @test "PROXY v2 LOCAL: the socket's own peer is the client" {

@@ -456,7 +456,7 @@ holds() {
 	wait_for eval '[ ! -e "$stale" ]'
 	[ -f "$young" ]
 	[ "$(count_messages example.org bob)" -eq 1 ]
-	grep -q "store: removed stale example.org/bob/tmp/1.M1P1Q1.mx.test" "$LOG"
+	grep -qx "event=tidy removed=example.org/bob/tmp/1.M1P1Q1.mx.test" "$LOG"
 	sanitizer_quiet
 }
 
@@ -576,7 +576,7 @@ carol_fails() {
 	[ "$(count_messages example.org bob)" -eq 0 ]
 	[ -z "$(tmp_files example.org bob)" ]
 	# The spool's failure is logged with the system's message.
-	grep -q ': commit failed: No space left on device$' "$LOG"
+	grep -Eq '^event=store-error id=[^ ]+ call=commit error="No space left on device"$' "$LOG"
 	grep -q 'event=reject .*reply="452 4.3.1 Insufficient system storage" command="DATA"' "$LOG"
 }
 
