@@ -40,7 +40,8 @@ run: smtpd
 # Every test runs against the plain build and the sanitizer build.
 # test/smtpc plays hostile and honest clients over loopback; test/addr_test
 # runs a table of addresses through addr.c, and test/unit_test the
-# defaults and the per-address count, under the sanitizers.
+# defaults, the per-address count and the log line's edges, under the
+# sanitizers.
 test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
     test/logsink test/notifysink test/linkshim.so
 	./test/run

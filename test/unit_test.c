@@ -5,11 +5,15 @@
  *	- every default smtpd.conf(5) states, from an empty file;
  *	- without a listen line, 0.0.0.0:25 and [::]:25;
  *	- max-per-address counts IPv4 by address and IPv6 by /64
- *	  (scoreboard.c), which loopback alone, ::1, cannot show.
+ *	  (scoreboard.c), which loopback alone, ::1, cannot show;
+ *	- a log line keeps smtpd(8)'s grammar at its edges (log.c): too
+ *	  long, with a quoted value across the limit, without an event,
+ *	  with the system's error; values and peers as written.
  *
  * Prints TAP; exits 1 on any failure.  make test builds it with the
  * sanitizers; test/unit.bats runs it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +93,96 @@ per_address(const char *first, const char *second, int same,
 	scoreboard_free(sb);
 }
 
+/*
+ * logged - what one log call wrote (log_init(..., 1, ...): stderr), as
+ * a string without its newline, in buf.
+ */
+#define LOGGED(buf, call) do {						\
+	FILE	*tmp_ = tmpfile();					\
+	int	 err_ = dup(2);						\
+	size_t	 n_;							\
+									\
+	if (tmp_ == NULL || err_ == -1) {				\
+		perror("tmpfile");					\
+		exit(1);						\
+	}								\
+	fflush(stderr);							\
+	dup2(fileno(tmp_), 2);						\
+	call;								\
+	fflush(stderr);							\
+	dup2(err_, 2);							\
+	close(err_);							\
+	rewind(tmp_);							\
+	n_ = fread((buf), 1, sizeof(buf) - 1, tmp_);			\
+	(buf)[n_] = '\0';						\
+	if (n_ > 0 && (buf)[n_ - 1] == '\n')				\
+		(buf)[n_ - 1] = '\0';					\
+	fclose(tmp_);							\
+} while (0)
+
+/*
+ * quotes_even - no quoted value left open.
+ */
+static int
+quotes_even(const char *s)
+{
+	int	 q = 0;
+
+	for (; *s != '\0'; s++)
+		q += *s == '"';
+	return q % 2 == 0;
+}
+
+static void
+log_lines(void)
+{
+	char	 big[3000], line[4096], pairs[1504], v[64];
+	size_t	 len;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	LOGGED(line, log_info("0123456789ab event=x a=\"%s\" b=1", big));
+	check(strcmp(line, "0123456789ab event=x truncated=yes") == 0,
+	    "log: a quoted value past the limit is left out, not cut open");
+	for (len = 0; len + 4 < 1500; len += 4)
+		memcpy(pairs + len, "p=1 ", 4);
+	memcpy(pairs + len, "p=2", 4);
+	memset(big, ' ', 900);
+	LOGGED(line, log_info("event=x %s k=\"%.900s\" z=1", pairs, big));
+	len = strlen(line);
+	check(len <= LOG_LINE_MAX && quotes_even(line) &&
+	    len > 18 && strcmp(line + len - 18, " p=2 truncated=yes") == 0,
+	    "log: a line past the limit is cut between two pairs");
+	errno = ENOENT;
+	LOGGED(line, log_warn("event=x a=\"%.2100s\"", big));
+	len = strlen(line);
+	check(len <= LOG_LINE_MAX && strstr(line, " truncated=yes error=\""
+	    "No such file or directory\"") != NULL,
+	    "log: a cut line still ends in its error=");
+	LOGGED(line, log_warnx("no \"event\" here"));
+	check(strcmp(line, "event=unstructured "
+	    "text=\"no \\x22event\\x22 here\"") == 0,
+	    "log: a line without an event is event=unstructured, escaped");
+	LOGGED(line, log_info("event= x=1"));
+	check(strncmp(line, "event=unstructured ", 19) == 0,
+	    "log: an empty event name is no event");
+	errno = EACCES;
+	LOGGED(line, log_warn("event=x"));
+	check(strcmp(line, "event=x error=\"Permission denied\"") == 0,
+	    "log: the system's error is a quoted error= key");
+	check(strcmp(log_value("/var/spool/smtpd", v, sizeof(v)),
+	    "/var/spool/smtpd") == 0 &&
+	    strcmp(log_value("a b\"c\\", v, sizeof(v)),
+	    "\"a b\\x22c\\x5c\"") == 0 &&
+	    strcmp(log_value("", v, sizeof(v)), "\"\"") == 0,
+	    "log: a value is bare only when it can be");
+	check(strcmp(log_peer("2001:db8::1", v, sizeof(v)), "[2001:db8::1]") ==
+	    0 && strcmp(log_peer("192.0.2.1", v, sizeof(v)), "192.0.2.1") ==
+	    0 && strcmp(log_peer("", v, sizeof(v)), "unknown") == 0 &&
+	    strcmp(log_peer(NULL, v, sizeof(v)), "unknown") == 0,
+	    "log: an IPv6 peer in brackets, none is unknown");
+}
+
 int
 main(void)
 {
@@ -105,6 +199,7 @@ main(void)
 	    "IPv4-mapped IPv6: each IPv4 address is another");
 	per_address("::ffff:192.0.2.1", "192.0.2.1", 1,
 	    "IPv4-mapped IPv6 counts as its IPv4 address");
+	log_lines();
 	printf("1..%d\n", n);
 	return failed;
 }
