@@ -667,8 +667,11 @@ static void
 spool_refused(const struct daemon *d, const char *path, const char *step,
     int err, const char *action)
 {
+	char	 v[LOG_VALUE_MAX];
+
 	log_warnx("event=spool-unusable spool=%s user=%s step=%s error=\"%s\" "
-	    "action=%s", path, d->user, step, strerror(err), action);
+	    "action=%s", log_value(path, v, sizeof(v)), d->user, step,
+	    strerror(err), action);
 }
 
 /*
@@ -721,6 +724,7 @@ spool_watch(struct daemon *d)
 {
 	struct stat	 sb;
 	int		 moved, err = 0;
+	char		 v[LOG_VALUE_MAX];
 
 	d->spool_next = now_ms() + SPOOL_CHECK_MS;
 	if (stat(d->spool, &sb) == -1) {
@@ -734,14 +738,15 @@ spool_watch(struct daemon *d)
 	scoreboard_set_spool(d->sb, moved ? 0 : d->spool_serial);
 	if (!moved)
 		log_info("event=spool-back spool=%s action=accepting-mail",
-		    d->spool);
+		    log_value(d->spool, v, sizeof(v)));
 	else if (err != 0)
 		log_warnx("event=spool-moved spool=%s error=\"%s\" "
-		    "action=refusing-mail", d->spool, strerror(err));
+		    "action=refusing-mail", log_value(d->spool, v, sizeof(v)),
+		    strerror(err));
 	else
 		log_warnx("event=spool-moved spool=%s reason=\"another "
 		    "directory is at the path: reload to use it\" "
-		    "action=refusing-mail", d->spool);
+		    "action=refusing-mail", log_value(d->spool, v, sizeof(v)));
 }
 
 /*
@@ -758,7 +763,7 @@ spool_reload(struct daemon *d, const struct conf *nc)
 	struct store	*st;
 	struct stat	 sb;
 	const char	*step = "open", *path;
-	char		 buf[PATH_MAX];
+	char		 buf[PATH_MAX], v[LOG_VALUE_MAX];
 	int		 was = d->spool_moved;
 
 	path = spool_path(d, nc->spool, buf, sizeof(buf));
@@ -778,10 +783,11 @@ spool_reload(struct daemon *d, const struct conf *nc)
 	if (st != d->store) {
 		store_close(d->store);
 		d->spool_serial++;
-		log_info("event=spool-reopened spool=%s", path);
+		log_info("event=spool-reopened spool=%s",
+		    log_value(path, v, sizeof(v)));
 	} else if (was)
 		log_info("event=spool-back spool=%s action=accepting-mail",
-		    path);
+		    log_value(path, v, sizeof(v)));
 	spool_adopt(d, st, path, &sb);
 }
 

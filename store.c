@@ -705,6 +705,7 @@ landed(const struct store_msg *m, const struct box *b, const char *final,
 {
 	struct stat	 src, dst;
 	int		 saved = errno, ok = 0;
+	char		 box[LOG_VALUE_MAX];
 
 	if (fstatat(b->new, final, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(dst.st_mode)) {
@@ -717,7 +718,8 @@ landed(const struct store_msg *m, const struct box *b, const char *final,
 	}
 	if (ok)
 		log_warnx("event=store-false-failure id=%s maildir=%s op=%s "
-		    "error=\"%s\" action=delivered", m->id, b->name,
+		    "error=\"%s\" action=delivered", m->id,
+		    log_value(b->name, box, sizeof(box)),
 		    renamed ? "rename" : "link", strerror(saved));
 	errno = saved;
 	return ok;
