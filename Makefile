@@ -20,9 +20,11 @@ FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
 FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
-	  scoreboard.c contain.c
+	  scoreboard.c contain.c \
+	  dns.c dnscheck.c
 HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h \
-	  scoreboard.h contain.h
+	  scoreboard.h contain.h \
+	  dns.h dnscheck.h
 
 all: smtpd
 
@@ -42,7 +44,7 @@ run: smtpd
 # runs a table of addresses through addr.c, and test/unit_test the
 # defaults and the per-address count, under the sanitizers.
 test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-    test/logsink
+    test/logsink test/dnsd
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h
@@ -76,6 +78,10 @@ bench/pipe: bench/pipe.c bench/bench.h
 test/logsink: test/logsink.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/logsink.c
+
+test/dnsd: test/dnsd.c
+	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    test/dnsd.c
 
 test/smtpc: test/smtpc.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
@@ -117,6 +123,6 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink bench/fsyncmark bench/pipe $(FUZZ)
+	    test/logsink test/dnsd bench/fsyncmark bench/pipe $(FUZZ)
 
 .PHONY: all run test attack bench fuzz fuzz-check lint install clean
