@@ -18,7 +18,7 @@ CLANG	?= clang
 FUZZ_SECONDS ?= 60
 FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
-FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf
+FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf fuzz/fuzz-dns
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
 	  scoreboard.c contain.c \
 	  dns.c dnscheck.c
@@ -110,6 +110,10 @@ fuzz/fuzz-proxy: fuzz/proxy.c fuzz/fuzz.c fuzz/fuzz.h proxy.c log.c $(HDRS)
 fuzz/fuzz-conf: fuzz/conf.c fuzz/fuzz.c fuzz/fuzz.h conf.c log.c $(HDRS)
 	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
 	    fuzz/conf.c fuzz/fuzz.c conf.c log.c
+
+fuzz/fuzz-dns: fuzz/dns.c fuzz/fuzz.c fuzz/fuzz.h dns.c log.c $(HDRS)
+	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
+	    fuzz/dns.c fuzz/fuzz.c dns.c log.c
 
 lint:
 	mandoc -Tlint -Wwarning smtpd.8 smtpd.conf.5
