@@ -44,7 +44,7 @@ run: smtpd
 # runs a table of addresses through addr.c, and test/unit_test the
 # defaults and the per-address count, under the sanitizers.
 test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-    test/logsink test/dnsd
+    test/logsink test/dnsd test/dns_test
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h
@@ -78,6 +78,10 @@ bench/pipe: bench/pipe.c bench/bench.h
 test/logsink: test/logsink.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/logsink.c
+
+test/dns_test: test/dns_test.c dns.c dns.h now.h
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
+	    test/dns_test.c dns.c
 
 test/dnsd: test/dnsd.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
@@ -127,6 +131,6 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink test/dnsd bench/fsyncmark bench/pipe $(FUZZ)
+	    test/logsink test/dnsd test/dns_test bench/fsyncmark bench/pipe $(FUZZ)
 
 .PHONY: all run test attack bench fuzz fuzz-check lint install clean

@@ -301,3 +301,10 @@ wrong_lines() {
 		grep -q 'resolver: expected a numeric address' <<<"$output"
 	done
 }
+
+@test "the reply parser at every edge (test/dns_test)" {
+	run "$BATS_TEST_DIRNAME/dns_test"
+	printf '%s\n' "$output" | grep -v '^ok ' || true
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^ok ' <<<"$output")" -ge 31 ]
+}
