@@ -152,7 +152,8 @@ dns_query(const struct dns_server *srv, const char *name, int type,
 	if (getentropy(&id, sizeof(id)) == -1)
 		return fail(a, DNS_ERROR, "no random id (getentropy)");
 	if ((qlen = dns_make_query(q, sizeof(q), id, name, type)) == 0)
-		return fail(a, DNS_ERROR, "not a name that can be asked");
+		return fail(a, DNS_BADNAME, "an empty label, one over 63 "
+		    "octets, or over 255 in all");
 	if (ask_udp(srv, q, qlen, id, name, type, deadline, r, a) == 1)
 		ask_tcp(srv, q, qlen, id, name, type, deadline, r, a);
 	return a->status;
@@ -800,6 +801,7 @@ dns_status_text(enum dns_status st)
 	case DNS_SERVFAIL:	return "the resolver failed (SERVFAIL)";
 	case DNS_TIMEOUT:	return "no reply within the deadline";
 	case DNS_MALFORMED:	return "malformed reply";
+	case DNS_BADNAME:	return "not a name that can be asked";
 	case DNS_ERROR:		return "error";
 	}
 	return "?";

@@ -40,7 +40,8 @@ enum dns_status {
 	DNS_SERVFAIL,	/* any other RCODE (SERVFAIL, REFUSED...): rcode */
 	DNS_TIMEOUT,	/* no reply within the deadline */
 	DNS_MALFORMED,	/* the reply broke the protocol: why */
-	DNS_ERROR	/* ours: a socket call failed, a bad name: why */
+	DNS_BADNAME,	/* the name cannot be asked (a label over 63...) */
+	DNS_ERROR	/* ours: a socket call failed: why */
 };
 
 struct dns_server {

@@ -142,6 +142,11 @@ ask(struct check *ck, const char *name, int type)
 	st = dns_query(&ck->srv, name, type, DNSCHECK_DEADLINE_MS, ck->a);
 	if (st == DNS_OK || st == DNS_NODATA || st == DNS_NXDOMAIN)
 		return st == DNS_OK;
+	if (st == DNS_BADNAME) {
+		wrong(ck, "%s cannot be a name in the DNS: %s", name,
+		    ck->a->why);
+		return -1;
+	}
 	ck->unanswered = 1;
 	if (st == DNS_TIMEOUT) {
 		fprintf(ck->out, "; unanswered: %s %s: the resolver timed out "
@@ -214,26 +219,25 @@ check_ptr(struct check *ck, const struct addr *ad)
 {
 	char	 rev[DNS_NAMESZ], ptr[DNS_NAMESZ], text[INET6_ADDRSTRLEN];
 	size_t	 i;
-	int	 back = 0;
+	int	 back = 0, rc;
 
 	addr_text(ad, text, sizeof(text));
 	if (dns_reverse_name(ad->af, ad->b, rev, sizeof(rev)) == -1)
 		return;
-	if (ask(ck, rev, DNS_PTR) != 1) {
-		if (!ck->dead)
+	if ((rc = ask(ck, rev, DNS_PTR)) != 1) {
+		if (rc == 0)
 			wrong(ck, "%s has no PTR record (set it at the hosting "
 			    "provider)", text);
 		return;
 	}
 	snprintf(ptr, sizeof(ptr), "%s", ck->a->rr[0].name);
 	fprintf(ck->out, "; found: %s. PTR %s.\n", rev, ptr);
-	if (ask(ck, ptr, ad->af == AF_INET ? DNS_A : DNS_AAAA) == 1)
-		for (i = 0; i < ck->a->nrr; i++)
-			if (memcmp(ck->a->rr[i].addr, ad->b, ad->af == AF_INET ?
-			    4 : 16) == 0)
-				back = 1;
-	if (ck->dead)
+	if ((rc = ask(ck, ptr, ad->af == AF_INET ? DNS_A : DNS_AAAA)) == -1)
 		return;
+	for (i = 0; rc == 1 && i < ck->a->nrr; i++)
+		if (memcmp(ck->a->rr[i].addr, ad->b, ad->af == AF_INET ? 4 :
+		    16) == 0)
+			back = 1;
 	if (!back)
 		wrong(ck, "the PTR of %s is %s, whose addresses do not include "
 		    "%s (not forward-confirmed)", text, ptr, text);

@@ -308,3 +308,13 @@ wrong_lines() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^ok ' <<<"$output")" -ge 31 ]
 }
+
+@test "a domain with a label over 63 octets is wrong, not unanswered" {
+	long=$(printf 'a%.0s' $(seq 1 64))
+	conf "domain $long.example"
+	dnsd_start
+	check
+	[ "$status" -eq 1 ]
+	grep -q "^; wrong: $long.example cannot be a name in the DNS" <<<"$output"
+	! grep -q '^; unanswered' <<<"$output"
+}

@@ -313,6 +313,7 @@ put_rr(unsigned char *r, size_t room, const struct rec *rec,
 	char		 mxname[256];
 	unsigned	 pref;
 
+	*rdlen_at = 0;
 	if (room < 600 + strlen(rec->value))
 		return 0;
 	if (strcasecmp(owner, qname) == 0) {
