@@ -64,6 +64,8 @@ static const struct { const char *name; int type; } types[] = {
 static void	 load(const char *);
 static int	 type_of(const char *);
 static size_t	 answer(const unsigned char *, size_t, unsigned char *, int);
+static size_t	 misbehave(unsigned char *, size_t, size_t, int, size_t,
+		    size_t);
 static size_t	 put_name(unsigned char *, size_t, const char *);
 static size_t	 put_rr(unsigned char *, size_t, const struct rec *,
 		    const char *, const char *, size_t *);
@@ -276,27 +278,42 @@ answer(const unsigned char *q, size_t qlen, unsigned char *r, int tcp)
 	}
 	if (!exists)
 		r[3] |= 3;				/* NXDOMAIN */
+	r[6] = an >> 8;
+	r[7] = an & 0xff;
+	return misbehave(r, o, qend, tcp, an > 0 ? first : 0,
+	    an > 0 ? last : 0);
+}
+
+/*
+ * misbehave - what the mode does to a reply of len octets whose
+ * question ends at qend; first is where the first record starts, last
+ * where the last one's RDLENGTH is (0: no record).  The new length.
+ */
+static size_t
+misbehave(unsigned char *r, size_t len, size_t qend, int tcp, size_t first,
+    size_t last)
+{
+	size_t	 n;
+
 	if (strcmp(mode, "servfail") == 0)
 		r[3] = (r[3] & 0xf0) | 2;
 	if (strcmp(mode, "badid") == 0)
 		r[0] ^= 0x55;
-	r[6] = an >> 8;
-	r[7] = an & 0xff;
-	if (an > 0 && strcmp(mode, "badlen") == 0) {
+	if (last > 0 && strcmp(mode, "badlen") == 0) {
 		n = (r[last] << 8 | r[last + 1]) + 10;
 		r[last] = n >> 8;
 		r[last + 1] = n & 0xff;
 	}
-	if (an > 0 && strcmp(mode, "loop") == 0) {
+	if (first > 0 && strcmp(mode, "loop") == 0) {
 		r[first] = 0xc0 | first >> 8;
 		r[first + 1] = first & 0xff;
 	}
-	if (!tcp && (o > 512 || strcmp(mode, "truncate") == 0)) {
+	if (!tcp && (len > 512 || strcmp(mode, "truncate") == 0)) {
 		r[2] |= 0x02;				/* TC */
 		r[6] = r[7] = 0;
-		o = qend;
+		len = qend;
 	}
-	return o;
+	return len;
 }
 
 /*
