@@ -94,7 +94,9 @@ dnscheck(const struct conf *c, FILE *out)
 	else
 		rc = dns_server_default(&ck.srv, RESOLV_CONF, &why);
 	if (rc == -1) {
-		log_warnx("event=dnscheck-resolver reason=\"%s\"", why);
+		fprintf(out, "; unanswered: no resolver to ask: the first "
+		    "nameserver of %s is %s\n; result: incomplete\n",
+		    RESOLV_CONF, why);
 		return DNSCHECK_UNANSWERED;
 	}
 	if ((ck.a = malloc(sizeof(*ck.a))) == NULL)
