@@ -18,11 +18,11 @@ CLANG	?= clang
 FUZZ_SECONDS ?= 60
 FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
-FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf
+FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf fuzz/fuzz-dns
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
-	  scoreboard.c contain.c notify.c
+	  scoreboard.c contain.c notify.c dns.c dnscheck.c
 HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h \
-	  scoreboard.h contain.h notify.h
+	  scoreboard.h contain.h notify.h dns.h dnscheck.h
 
 all: smtpd
 
@@ -43,7 +43,7 @@ run: smtpd
 # defaults, the per-address count and the log line's edges, under the
 # sanitizers.
 test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-    test/logsink test/notifysink test/linkshim.so
+    test/logsink test/notifysink test/linkshim.so test/dnsd test/dns_test
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h
@@ -88,6 +88,14 @@ test/linkshim.so: test/linkshim.c
 	$(CC) $(STD) $(WARN) $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ \
 	    test/linkshim.c
 
+test/dns_test: test/dns_test.c dns.c dns.h now.h
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
+	    test/dns_test.c dns.c
+
+test/dnsd: test/dnsd.c
+	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    test/dnsd.c
+
 test/smtpc: test/smtpc.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
 	    test/smtpc.c
@@ -116,6 +124,10 @@ fuzz/fuzz-conf: fuzz/conf.c fuzz/fuzz.c fuzz/fuzz.h conf.c log.c $(HDRS)
 	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
 	    fuzz/conf.c fuzz/fuzz.c conf.c log.c
 
+fuzz/fuzz-dns: fuzz/dns.c fuzz/fuzz.c fuzz/fuzz.h dns.c log.c $(HDRS)
+	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
+	    fuzz/dns.c fuzz/fuzz.c dns.c log.c
+
 lint:
 	mandoc -Tlint -Wwarning smtpd.8 smtpd.conf.5
 
@@ -128,7 +140,7 @@ install: smtpd
 
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-	    test/logsink test/notifysink test/linkshim.so bench/fsyncmark \
-	    bench/pipe $(FUZZ)
+	    test/logsink test/notifysink test/linkshim.so test/dnsd \
+	    test/dns_test bench/fsyncmark bench/pipe $(FUZZ)
 
 .PHONY: all run test attack bench fuzz fuzz-check lint install clean

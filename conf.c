@@ -64,6 +64,9 @@ static int	 kw_max_junk_commands(struct conf *, char **, const char **);
 static int	 kw_max_per_address(struct conf *, char **, const char **);
 static int	 kw_chroot(struct conf *, char **, const char **);
 static int	 kw_seccomp(struct conf *, char **, const char **);
+static int	 kw_resolver(struct conf *, char **, const char **);
+static int	 host_port(const char *, char *, size_t, char *, size_t,
+		    const char *);
 static int	 set_count(unsigned *, const char *, unsigned, unsigned,
 		    const char **);
 static int	 set_flag(int *, const char *, const char **);
@@ -106,6 +109,7 @@ static const struct keyword keywords[] = {
 	{ "max-per-address",	1, 1, kw_max_per_address },
 	{ "chroot",		1, 1, kw_chroot },
 	{ "seccomp",		1, 1, kw_seccomp },
+	{ "resolver",		1, 1, kw_resolver },
 };
 
 /*
@@ -467,37 +471,71 @@ kw_user(struct conf *c, char **v, const char **why)
 static int
 kw_listen(struct conf *c, char **v, const char **why)
 {
-	char		 host[INET6_ADDRSTRLEN + 1];
-	const char	*port = "25", *end;
-	unsigned char	 bin[sizeof(struct in6_addr)];
-	size_t		 n;
-	int		 v6 = v[0][0] == '[';
+	char	 host[INET6_ADDRSTRLEN + 1], port[6];
 
 	*why = "expected: listen ADDRESS[:PORT] [proxy]";
 	if (v[1] != NULL && strcmp(v[1], "proxy") != 0)
 		return -1;
-	end = v6 ? strchr(v[0], ']') : strchr(v[0], ':');
-	if (end == NULL && v6)
-		return -1;
-	if (end == NULL)
-		end = v[0] + strlen(v[0]);
-	n = end - v[0] - v6;
-	if (n == 0 || n >= sizeof(host))
-		return -1;
-	memcpy(host, v[0] + v6, n);
-	host[n] = '\0';
-	end += v6;
-	if (*end == ':')
-		port = end + 1;
-	else if (*end != '\0')
-		return -1;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) != 1 ||
-	    strspn(port, "0123456789") != strlen(port) || *port == '\0' ||
-	    strlen(port) > 5 || atoi(port) > 65535) {
+	if (host_port(v[0], host, sizeof(host), port, sizeof(port), "25") ==
+	    -1) {
 		*why = "expected a numeric address (IPv6 in brackets) and port";
 		return -1;
 	}
 	return listen_add(c, host, port, v[1] != NULL);
+}
+
+/*
+ * kw_resolver - "resolver ADDRESS[:PORT]": the recursive resolver smtpd
+ * -D asks, written as for listen; the port defaults to 53.
+ */
+static int
+kw_resolver(struct conf *c, char **v, const char **why)
+{
+	char	 host[INET6_ADDRSTRLEN + 1], port[6];
+
+	if (host_port(v[0], host, sizeof(host), port, sizeof(port), "53") ==
+	    -1 || strcmp(port, "0") == 0) {
+		*why = "expected a numeric address (IPv6 in brackets) and port";
+		return -1;
+	}
+	replace(&c->resolver, host);
+	return replace(&c->resolver_port, port);
+}
+
+/*
+ * host_port - split "192.0.2.1", "192.0.2.1:25", "[::1]" or "[::1]:25"
+ * into a numeric address and a port (defport when there is none).
+ */
+static int
+host_port(const char *s, char *host, size_t hostsz, char *port,
+    size_t portsz, const char *defport)
+{
+	const char	*p = defport, *end;
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	size_t		 n;
+	int		 v6 = s[0] == '[';
+
+	end = v6 ? strchr(s, ']') : strchr(s, ':');
+	if (end == NULL && v6)
+		return -1;
+	if (end == NULL)
+		end = s + strlen(s);
+	n = end - s - v6;
+	if (n == 0 || n >= hostsz)
+		return -1;
+	memcpy(host, s + v6, n);
+	host[n] = '\0';
+	end += v6;
+	if (*end == ':')
+		p = end + 1;
+	else if (*end != '\0')
+		return -1;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) != 1 ||
+	    strspn(p, "0123456789") != strlen(p) || *p == '\0' ||
+	    strlen(p) >= portsz || atoi(p) > 65535)
+		return -1;
+	memcpy(port, p, strlen(p) + 1);
+	return 0;
 }
 
 static int
@@ -712,6 +750,8 @@ conf_free(struct conf *c)
 	free(c->hostname);
 	free(c->spool);
 	free(c->user);
+	free(c->resolver);
+	free(c->resolver_port);
 	for (i = 0; i < c->nlistens; i++) {
 		free(c->listens[i].host);
 		free(c->listens[i].port);

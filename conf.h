@@ -53,6 +53,8 @@ struct conf {
 	unsigned	  max_per_address;	/* sessions; 0: no limit */
 	int		  chroot;		/* workers see only the spool */
 	int		  seccomp;		/* workers' system call filter */
+	char		 *resolver;	/* numeric; NULL: resolv.conf's */
+	char		 *resolver_port;
 };
 
 #define CONF_MAX_MESSAGE_SIZE	(35ULL * 1024 * 1024)

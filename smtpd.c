@@ -12,6 +12,7 @@
  *			once, as in -i (Accept=yes)
  *	smtpd		bind every "listen" address and run the pool
  *	smtpd -n	check the configuration and exit
+ *	smtpd -D	check the DNS of the configured domains (dnscheck.c)
  *
  * The pool is classic pre-forking: the master binds, opens the spool,
  * drops privileges and forks "workers" processes.  Each worker waits for
@@ -69,6 +70,7 @@
 
 #include "conf.h"
 #include "contain.h"
+#include "dnscheck.h"
 #include "log.h"
 #include "notify.h"
 #include "now.h"
@@ -213,7 +215,7 @@ static void	 linger_close(int, int, int);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-dinVv] [-f file]\n");
+	fprintf(stderr, "usage: smtpd [-DdinVv] [-f file]\n");
 	exit(2);
 }
 
@@ -224,10 +226,11 @@ main(int argc, char *argv[])
 	const struct passwd	*pw = NULL;
 	const char		*path = SMTPD_CONF;
 	int		 ch, dflag = 0, iflag = 0, nflag = 0, vflag = 0, n, fd;
-	int		 rc;
+	int		 rc, Dflag = 0;
 
-	while ((ch = getopt(argc, argv, "df:inVv")) != -1) {
+	while ((ch = getopt(argc, argv, "Ddf:inVv")) != -1) {
 		switch (ch) {
+		case 'D': Dflag = 1; break;
 		case 'd': dflag = 1; break;
 		case 'f': path = optarg; break;
 		case 'i': iflag = 1; break;
@@ -247,7 +250,7 @@ main(int argc, char *argv[])
 	 * -n is for a person at a terminal, and so is a daemon that has
 	 * not detached yet: its errors go where they look.
 	 */
-	log_init("smtpd", dflag || nflag || !iflag, vflag);
+	log_init("smtpd", dflag || nflag || Dflag || !iflag, vflag);
 	umask(077);
 	memset(&d, 0, sizeof(d));
 	if (realpath(path, d.path) == NULL)
@@ -258,6 +261,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "configuration OK\n");
 		conf_free(&d.conf);
 		return 0;
+	}
+	if (Dflag) {
+		rc = dnscheck(&d.conf, stdout);
+		conf_free(&d.conf);
+		return rc;
 	}
 	/*
 	 * Load the time zone once, here, for every mode.  localtime_r()

@@ -12,7 +12,8 @@
  *     limits, greet-pause, min-data-rate, which wire.c divides by);
  *   - the host name, domains, mailboxes and aliases are lowercase and
  *     of their documented syntax; there is a domain and a listener, and
- *     every listener is a numeric address and a port;
+ *     every listener is a numeric address and a port, and so is the
+ *     resolver when there is one;
  *   - every domain is ours; every mailbox entry is known; a bare
  *     <postmaster> goes to the first domain (the host name when that is
  *     "*"); every alias resolves to its target, an address entry over a
@@ -151,6 +152,15 @@ check(const struct conf *c)
 		    atoi(c->listens[i].port) > 65535)
 			fuzz_fail("listen %s port %s", c->listens[i].host,
 			    c->listens[i].port);
+	/* The resolver: numeric, both or neither, and a port from 1. */
+	if ((c->resolver == NULL) != (c->resolver_port == NULL) ||
+	    (c->resolver != NULL && (inet_pton(strchr(c->resolver, ':') ?
+	    AF_INET6 : AF_INET, c->resolver, bin) != 1 ||
+	    strspn(c->resolver_port, "0123456789") !=
+	    strlen(c->resolver_port) || strlen(c->resolver_port) > 5 ||
+	    atoi(c->resolver_port) < 1 || atoi(c->resolver_port) > 65535)))
+		fuzz_fail("resolver %s port %s", c->resolver ? c->resolver :
+		    "(none)", c->resolver_port ? c->resolver_port : "(none)");
 	pm = conf_postmaster_domain(c);
 	if (pm == NULL || strcmp(pm, strcmp(c->domains.v[0], "*") == 0 ?
 	    c->hostname : c->domains.v[0]) != 0)

@@ -1,0 +1,403 @@
+/*
+ * test/dns_test.c - dns_parse() (dns.c) at every edge of a reply that
+ * test/dnsd does not misbehave at: a record ending exactly at the end of
+ * the reply and one octet past it, counts the reply does not hold,
+ * compression pointers forward, to themselves and into the header,
+ * label types 0x40 and 0x80, names of 255 and 256 octets, RDATA of the
+ * wrong length, TXT strings ending at and past their record, names that
+ * do not end with their RDATA, 32 and 33 records, 8 and 9 CNAMEs, and
+ * the escaping of odd octets in names.  No socket: replies built here,
+ * each in a buffer of exactly its size (the sanitizers see a read past
+ * it).  Prints TAP; exits 1 on any failure.  make test builds it;
+ * test/dns.bats runs it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../dns.h"
+
+#define ID	0x1234
+
+struct msg {
+	unsigned char	 b[70000];
+	size_t		 n;
+};
+
+static struct dns_answer	 ans;
+static int			 tests, failed;
+
+static void
+put(struct msg *m, const void *p, size_t n)
+{
+	memcpy(m->b + m->n, p, n);
+	m->n += n;
+}
+
+static void
+u8(struct msg *m, unsigned v)
+{
+	m->b[m->n++] = v;
+}
+
+static void
+u16(struct msg *m, unsigned v)
+{
+	u8(m, v >> 8);
+	u8(m, v & 0xff);
+}
+
+/* labels, uncompressed; "" is the root */
+static void
+name(struct msg *m, const char *s)
+{
+	const char	*dot;
+	size_t		 n;
+
+	while (*s != '\0') {
+		dot = strchr(s, '.');
+		n = dot ? (size_t)(dot - s) : strlen(s);
+		u8(m, n);
+		put(m, s, n);
+		s += n + (dot != NULL);
+	}
+	u8(m, 0);
+}
+
+/* a reply's header and the question "example.org" type (offset 12) */
+static void
+head(struct msg *m, unsigned flags, unsigned an, int type)
+{
+	m->n = 0;
+	u16(m, ID);
+	u16(m, flags);
+	u16(m, 1);
+	u16(m, an);
+	u16(m, 0);
+	u16(m, 0);
+	name(m, "example.org");
+	u16(m, type);
+	u16(m, 1);
+}
+
+/* a record's fixed part after its owner */
+static void
+rr(struct msg *m, int type, unsigned rdlen)
+{
+	u16(m, type);
+	u16(m, 1);
+	u16(m, 0);
+	u16(m, 300);
+	u16(m, rdlen);
+}
+
+/* an A record owned by the question's name (a pointer to it) */
+static void
+a_rr(struct msg *m, unsigned last)
+{
+	u16(m, 0xc00c);
+	rr(m, DNS_A, 4);
+	u8(m, 192);
+	u8(m, 0);
+	u8(m, 2);
+	u8(m, last);
+}
+
+/*
+ * parse - m, cut to len octets (0: all), in a buffer of exactly that
+ * size.
+ */
+static int
+parse(const struct msg *m, size_t len, const char *q, int type)
+{
+	unsigned char	*copy;
+	int		 rc;
+
+	if (len == 0)
+		len = m->n;
+	if ((copy = malloc(len)) == NULL)
+		abort();
+	memcpy(copy, m->b, len);
+	rc = dns_parse(copy, len, ID, q, type, &ans);
+	free(copy);
+	return rc;
+}
+
+static void
+ok(int cond, const char *what)
+{
+	tests++;
+	if (!cond)
+		failed++;
+	printf("%s %d - %s", cond ? "ok" : "not ok", tests, what);
+	if (!cond)
+		printf(" (status %s, nrr %zu, why %s)",
+		    dns_status_text(ans.status), ans.nrr,
+		    ans.why ? ans.why : "-");
+	printf("\n");
+}
+
+static int
+malformed(const char *why)
+{
+	return ans.status == DNS_MALFORMED && ans.why != NULL &&
+	    strstr(ans.why, why) != NULL;
+}
+
+static void
+lengths(void)
+{
+	static struct msg	 m;
+
+	head(&m, 0x8180, 1, DNS_A);
+	a_rr(&m, 1);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.status == DNS_OK &&
+	    ans.nrr == 1 && memcmp(ans.rr[0].addr, "\xc0\x00\x02\x01", 4) ==
+	    0 && ans.rr[0].ttl == 300, "an A record ending at the end");
+	ok(parse(&m, m.n - 1, "example.org", DNS_A) == 0 &&
+	    malformed("past the end"), "one octet short: past the end");
+	ok(parse(&m, 11, "example.org", DNS_A) == -1 &&
+	    malformed("shorter than its header"), "shorter than a header");
+	head(&m, 0x8180, 2, DNS_A);
+	a_rr(&m, 1);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && malformed("past the "
+	    "end"), "ANCOUNT 2 with one record");
+	head(&m, 0x8180, 1, DNS_A);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_A, 5);
+	put(&m, "\xc0\x00\x02\x01\x00", 5);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && malformed("address "
+	    "record of the wrong length"), "an A record of 5 octets");
+	head(&m, 0x8180, 1, DNS_AAAA);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_AAAA, 4);
+	put(&m, "\xc0\x00\x02\x01", 4);
+	ok(parse(&m, 0, "example.org", DNS_AAAA) == 0 &&
+	    malformed("wrong length"), "an AAAA record of 4 octets");
+}
+
+static void
+pointers(void)
+{
+	static struct msg	 m;
+	size_t			 at;
+
+	head(&m, 0x8180, 1, DNS_A);
+	at = m.n;
+	u16(&m, 0xc000 | at);				/* to itself */
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\4", 4);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("malformed name"), "a pointer to itself");
+	head(&m, 0x8180, 1, DNS_A);
+	at = m.n;
+	u16(&m, 0xc000 | (at + 2));			/* forward */
+	u16(&m, 0xc00c);
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\4", 4);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("malformed name"), "a pointer forward");
+	head(&m, 0x8180, 1, DNS_A);
+	u16(&m, 0xc004);				/* into the header */
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\4", 4);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("malformed name"), "a pointer into the header");
+	/* "mx" then a pointer to the question: mx.example.org. */
+	head(&m, 0x8180, 1, DNS_MX);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_MX, 2 + 3 + 2);
+	u16(&m, 10);
+	put(&m, "\2mx\xc0\x0c", 5);
+	ok(parse(&m, 0, "example.org", DNS_MX) == 0 && ans.status == DNS_OK &&
+	    ans.rr[0].pref == 10 && strcmp(ans.rr[0].name,
+	    "mx.example.org") == 0, "an MX name compressed to the question");
+	/* The same, its RDLENGTH one longer: the name ends before it. */
+	m.b[m.n - 8] = 8;
+	u8(&m, 0);
+	ok(parse(&m, 0, "example.org", DNS_MX) == 0 &&
+	    malformed("does not end with it"), "an MX name short of its "
+	    "RDATA");
+	head(&m, 0x8180, 1, DNS_A);
+	put(&m, "\x40", 1);				/* label type 01 */
+	u8(&m, 0);
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\4", 4);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("malformed name"), "a label type 0x40");
+	m.b[m.n - 16] = 0x80;
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("malformed name"), "a label type 0x80");
+}
+
+static void
+long_names(void)
+{
+	static struct msg	 m;
+	char			 q[300], l63[64];
+
+	/* 63+1 + 63+1 + 63+1 + 61+1 + 1 = 255 octets on the wire. */
+	memset(l63, 'a', 63);
+	l63[63] = '\0';
+	snprintf(q, sizeof(q), "%s.%s.%s.%.61s", l63, l63, l63, l63);
+	m.n = 0;
+	u16(&m, ID);
+	u16(&m, 0x8180);
+	u16(&m, 1);
+	u16(&m, 0);
+	u16(&m, 0);
+	u16(&m, 0);
+	name(&m, q);
+	u16(&m, DNS_A);
+	u16(&m, 1);
+	ok(parse(&m, 0, q, DNS_A) == 0 && ans.status == DNS_NODATA,
+	    "a name of 255 octets");
+	snprintf(q, sizeof(q), "%s.%s.%s.%.62s", l63, l63, l63, l63);
+	ok(dns_make_query(m.b, sizeof(m.b), ID, q, DNS_A) == 0,
+	    "a name of 256 octets cannot be asked");
+	m.n = 0;
+	u16(&m, ID);
+	u16(&m, 0x8180);
+	u16(&m, 1);
+	u16(&m, 0);
+	u16(&m, 0);
+	u16(&m, 0);
+	name(&m, q);
+	u16(&m, DNS_A);
+	u16(&m, 1);
+	ok(parse(&m, 0, q, DNS_A) == -1, "a question of 256 octets is "
+	    "refused");
+}
+
+static void
+txt(void)
+{
+	static struct msg	 m;
+
+	head(&m, 0x8180, 1, DNS_TXT);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_TXT, 6);
+	put(&m, "\2ab\2c\0", 6);
+	ok(parse(&m, 0, "example.org", DNS_TXT) == 0 &&
+	    ans.status == DNS_OK && ans.rr[0].txtlen == 4 &&
+	    memcmp(ans.text + ans.rr[0].txtoff, "abc\0", 4) == 0,
+	    "TXT strings ending at the RDATA, joined, a NUL kept");
+	m.b[m.n - 3] = 3;
+	ok(parse(&m, 0, "example.org", DNS_TXT) == 0 &&
+	    malformed("past its record"), "a TXT string one past its RDATA");
+	head(&m, 0x8180, 1, DNS_TXT);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_TXT, 0);
+	ok(parse(&m, 0, "example.org", DNS_TXT) == 0 &&
+	    malformed("without a string"), "a TXT record of no octet");
+}
+
+static void
+counts(void)
+{
+	static struct msg	 m;
+	int			 i;
+
+	head(&m, 0x8180, 33, DNS_A);
+	for (i = 0; i < 33; i++)
+		a_rr(&m, i);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.status == DNS_OK &&
+	    ans.nrr == DNS_MAXRR && ans.more && ans.rr[31].addr[3] == 31,
+	    "33 records: 32 kept, more said");
+	head(&m, 0x8180, 32, DNS_A);
+	for (i = 0; i < 32; i++)
+		a_rr(&m, i);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.nrr == 32 &&
+	    !ans.more, "32 records: all kept");
+}
+
+/* a chain of n CNAMEs from example.org to c<n>.example.org, then an A */
+static void
+chain(struct msg *m, int n)
+{
+	char	 from[32], to[32];
+	int	 i;
+
+	head(m, 0x8180, n + 1, DNS_A);
+	for (i = 0; i < n; i++) {
+		snprintf(from, sizeof(from), i ? "c%d.example.org" :
+		    "example.org", i);
+		snprintf(to, sizeof(to), "c%d.example.org", i + 1);
+		name(m, from);
+		rr(m, DNS_CNAME, strlen(to) + 2);
+		name(m, to);
+	}
+	name(m, to);
+	rr(m, DNS_A, 4);
+	put(m, "\1\2\3\4", 4);
+}
+
+static void
+cnames(void)
+{
+	static struct msg	 m;
+
+	chain(&m, 8);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.status == DNS_OK &&
+	    strcmp(ans.name, "c8.example.org") == 0, "8 CNAMEs followed");
+	chain(&m, 9);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("more than 8 CNAMEs"), "9 CNAMEs refused");
+}
+
+static void
+header(void)
+{
+	static struct msg	 m;
+
+	head(&m, 0x8180, 0, DNS_A);
+	m.b[13] = 'E';					/* Example */
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    ans.status == DNS_NODATA, "the question echoed in another case");
+	ok(parse(&m, 0, "example.org", DNS_MX) == -1 &&
+	    strstr(ans.why, "another question") != NULL,
+	    "a reply to another type");
+	m.b[0] ^= 1;
+	ok(parse(&m, 0, "example.org", DNS_A) == -1, "another id");
+	head(&m, 0x0180, 0, DNS_A);
+	ok(parse(&m, 0, "example.org", DNS_A) == -1, "not QR");
+	head(&m, 0x8380, 0, DNS_A);
+	ok(parse(&m, 0, "example.org", DNS_A) == 1, "TC");
+	head(&m, 0x8183, 0, DNS_A);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    ans.status == DNS_NXDOMAIN, "RCODE 3: NXDOMAIN");
+	head(&m, 0x8185, 0, DNS_A);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    ans.status == DNS_SERVFAIL && ans.rcode == 5,
+	    "RCODE 5: a failure, with its RCODE");
+}
+
+static void
+escapes(void)
+{
+	static struct msg	 m;
+
+	head(&m, 0x8180, 1, DNS_PTR);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_PTR, 8);
+	put(&m, "\6a.b c\"\0", 8);
+	ok(parse(&m, 0, "example.org", DNS_PTR) == 0 &&
+	    ans.status == DNS_OK && strcmp(ans.rr[0].name,
+	    "a\\.b\\032c\\\"") == 0, "a dot, a space and a quote in a "
+	    "label, escaped");
+}
+
+int
+main(void)
+{
+	lengths();
+	pointers();
+	long_names();
+	txt();
+	counts();
+	cnames();
+	header();
+	escapes();
+	printf("1..%d\n", tests);
+	return failed ? 1 : 0;
+}
