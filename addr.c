@@ -7,7 +7,10 @@
  * labels (or UTF-8 U-labels, which the session allows only with
  * SMTPUTF8) or an address literal in brackets.  The limits of 4.5.3.1
  * are enforced here: 64 octets of local part, 255 of domain, 256 of path
- * with its brackets.  Nothing here knows about replies or the spool.
+ * with its brackets; a domain name is then put in idna.c's canonical
+ * form, which refuses an "xn--" label that is not an A-label and a
+ * domain whose A-labels pass 253 octets.  Nothing here knows about
+ * replies or the spool.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -20,6 +23,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "idna.h"
 
 static int	 fail(struct addr_path *, const char *);
 static int	 atext(int);
@@ -27,6 +31,7 @@ static const char *parse_local(const char *, struct addr_path *);
 static const char *parse_domain(const char *, char *, size_t, int *);
 static const char *skip_route(const char *);
 static size_t	 utf8_seq(const unsigned char *);
+static int	 canonical(const char *, struct addr_path *);
 
 /*
  * addr_parse_path - RFC 5321 4.1.2 Path, or "<>" with ADDR_EMPTY_OK, or
@@ -38,6 +43,7 @@ int
 addr_parse_path(const char *p, struct addr_path *pa, int flags,
     const char **endp)
 {
+	char		 written[ADDR_DOMAIN_MAX + 1];
 	const char	*start;
 	size_t		 len;
 
@@ -58,8 +64,8 @@ addr_parse_path(const char *p, struct addr_path *pa, int flags,
 		;	/* no domain */
 	else if (*p++ != '@')
 		return fail(pa, "no @domain");
-	else if ((p = parse_domain(p, pa->domain, sizeof(pa->domain),
-	    &pa->nonascii)) == NULL)
+	else if ((p = parse_domain(p, written, sizeof(written),
+	    &pa->nonascii)) == NULL || canonical(written, pa) == -1)
 		return fail(pa, "bad domain");
 	else if (*p != '>')
 		return fail(pa, "no >");
@@ -68,6 +74,21 @@ addr_parse_path(const char *p, struct addr_path *pa, int flags,
 	memcpy(pa->addr, start, len);
 	*endp = p + 1;
 	return 0;
+}
+
+/*
+ * canonical - the domain as smtpd compares and stores it: an address
+ * literal as written (lowercased), a name in A-labels (idna.c), so that
+ * <u@b\xc3\xbccher.example> and <u@xn--bcher-kva.example> are one.
+ */
+static int
+canonical(const char *written, struct addr_path *pa)
+{
+	if (written[0] == '[') {
+		memcpy(pa->domain, written, strlen(written) + 1);
+		return 0;
+	}
+	return idna_domain(written, pa->domain, sizeof(pa->domain));
 }
 
 /*

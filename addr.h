@@ -4,8 +4,9 @@
  *
  * session.c hands it what follows "MAIL FROM:" or "RCPT TO:" and gets
  * back the address as written (for trace headers), its local part
- * unquoted and lowercased, its domain lowercased, and whether any of it
- * is UTF-8; or, on failure, a short reason.  test/addr_test.c runs a
+ * unquoted and lowercased (ASCII letters only), its domain in the
+ * canonical form of idna.c (A-labels, lowercased), and whether any of
+ * it is UTF-8; or, on failure, a short reason.  test/addr_test.c runs a
  * table of addresses through it.
  */
 #ifndef ADDR_H
@@ -23,7 +24,7 @@
 struct addr_path {
 	char		 addr[ADDR_PATH_MAX];	/* local@domain as written */
 	char		 local[ADDR_LOCAL_MAX + 1];	/* unquoted, lowercase */
-	char		 domain[ADDR_DOMAIN_MAX + 1];	/* lowercase */
+	char		 domain[ADDR_DOMAIN_MAX + 1];	/* A-labels, lowercase */
 	int		 nonascii;			/* UTF-8 anywhere */
 	const char	*why;				/* after a failure */
 };

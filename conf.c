@@ -24,9 +24,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "idna.h"
 #include "log.h"
 
 #define MAXWORDS	3
+#define ADDRESS_MAX	(64 + 1 + IDNA_DOMAIN_MAX)	/* local@domain */
 
 struct parser {
 	const char	*path;
@@ -67,6 +69,7 @@ static int	 kw_seccomp(struct conf *, char **, const char **);
 static int	 kw_resolver(struct conf *, char **, const char **);
 static int	 host_port(const char *, char *, size_t, char *, size_t,
 		    const char *);
+static int	 kw_recipient_delimiter(struct conf *, char **, const char **);
 static int	 set_count(unsigned *, const char *, unsigned, unsigned,
 		    const char **);
 static int	 set_flag(int *, const char *, const char **);
@@ -79,9 +82,9 @@ static void	 conf_line(struct conf *, struct parser *, char *);
 static int	 split(char *, char **, int);
 static int	 strlist_add(struct strlist *, const char *);
 static int	 replace(char **, const char *);
-static void	 lowercase(char *);
-static int	 domain_syntax_ok(const char *);
-static int	 address_ok(const char *);
+static int	 address_canon(const char *, char *, int);
+static int	 alias_target(const struct alias *, const char *, char *,
+		    size_t, char *, size_t);
 static int	 parse_number(const char *, uint64_t, const char *, uint64_t *);
 static void	*grow(void *, size_t, size_t);
 
@@ -110,6 +113,7 @@ static const struct keyword keywords[] = {
 	{ "chroot",		1, 1, kw_chroot },
 	{ "seccomp",		1, 1, kw_seccomp },
 	{ "resolver",		1, 1, kw_resolver },
+	{ "recipient-delimiter", 1, 1, kw_recipient_delimiter },
 };
 
 /*
@@ -162,17 +166,16 @@ conf_load(struct conf *c, const char *path)
 static void
 conf_defaults(struct conf *c)
 {
-	char	 host[HOST_NAME_MAX + 1];
+	char	 host[HOST_NAME_MAX + 1], name[IDNA_DOMAIN_MAX + 1];
 
 	memset(c, 0, sizeof(*c));
 	/* POSIX leaves a truncated name unterminated: end it before use. */
 	if (gethostname(host, sizeof(host)) == -1)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
-	if (host[0] == '\0' || !domain_syntax_ok(host))
-		strcpy(host, "localhost");
-	lowercase(host);
-	c->hostname = strdup(host);
+	if (idna_domain(host, name, sizeof(name)) == -1)
+		strcpy(name, "localhost");
+	c->hostname = strdup(name);
 	c->spool = strdup("/var/spool/smtpd");
 	c->user = strdup(CONF_USER);
 	if (c->hostname == NULL || c->spool == NULL || c->user == NULL)
@@ -274,15 +277,20 @@ conf_error(struct parser *p, const char *fmt, ...)
 	p->errors++;
 }
 
+/*
+ * kw_hostname - a U-label name is kept as A-labels, the form the
+ * greeting and Received: can carry to any client.
+ */
 static int
 kw_hostname(struct conf *c, char **v, const char **why)
 {
-	lowercase(v[0]);
-	if (!domain_syntax_ok(v[0])) {
+	char	 name[IDNA_DOMAIN_MAX + 1];
+
+	if (idna_domain(v[0], name, sizeof(name)) == -1) {
 		*why = "not a valid host name";
 		return -1;
 	}
-	return replace(&c->hostname, v[0]);
+	return replace(&c->hostname, name);
 }
 
 static int
@@ -292,46 +300,79 @@ kw_spool(struct conf *c, char **v, const char **why)
 	return replace(&c->spool, v[0]);
 }
 
+/*
+ * kw_domain - stored in idna.c's canonical form (A-labels, lowercase),
+ * the form addr.c gives every address's domain in.
+ */
 static int
 kw_domain(struct conf *c, char **v, const char **why)
 {
-	lowercase(v[0]);
-	if (strcmp(v[0], "*") != 0 && !domain_syntax_ok(v[0])) {
+	char	 name[IDNA_DOMAIN_MAX + 1];
+
+	if (strcmp(v[0], "*") == 0)
+		return strlist_add(&c->domains, v[0]);
+	if (idna_domain(v[0], name, sizeof(name)) == -1) {
 		*why = "not a valid domain name";
 		return -1;
 	}
-	return strlist_add(&c->domains, v[0]);
+	return strlist_add(&c->domains, name);
 }
 
 static int
 kw_mailbox(struct conf *c, char **v, const char **why)
 {
-	lowercase(v[0]);
-	if (!address_ok(v[0])) {
+	char	 addr[ADDRESS_MAX + 1];
+
+	if (address_canon(v[0], addr, 0) == -1) {
 		*why = "expected a local part or local@domain";
 		return -1;
 	}
-	return strlist_add(&c->mailboxes, v[0]);
+	return strlist_add(&c->mailboxes, addr);
 }
 
+/*
+ * kw_alias - "alias from to"; a from of "@domain" is that domain's
+ * catch-all (conf_catchall()).
+ */
 static int
 kw_alias(struct conf *c, char **v, const char **why)
 {
 	struct alias	*a;
+	char		 from[ADDRESS_MAX + 1], to[ADDRESS_MAX + 1];
 
-	lowercase(v[0]);
-	lowercase(v[1]);
-	if (!address_ok(v[0]) || !address_ok(v[1])) {
-		*why = "expected: alias local[@domain] local[@domain]";
+	if (address_canon(v[0], from, 1) == -1 ||
+	    address_canon(v[1], to, 0) == -1) {
+		*why = "expected: alias local[@domain]|@domain local[@domain]";
 		return -1;
 	}
 	a = grow(c->aliases, c->naliases + 1, sizeof(*a));
 	c->aliases = a;
 	a += c->naliases;
-	if ((a->from = strdup(v[0])) == NULL || (a->to = strdup(v[1])) == NULL)
+	if ((a->from = strdup(from)) == NULL || (a->to = strdup(to)) == NULL)
 		fatal("strdup");
 	c->naliases++;
 	return 0;
+}
+
+/*
+ * kw_recipient_delimiter - Postfix's recipient_delimiter: each character
+ * of the value separates a local part from its extension.  Only
+ * punctuation an unquoted local part may hold (RFC 5322 atext) and that
+ * a maildir name can carry: no letter or digit, no '.', no '/'.
+ */
+static int
+kw_recipient_delimiter(struct conf *c, char **v, const char **why)
+{
+	size_t	 i;
+
+	for (i = 0; v[0][i] != '\0'; i++)
+		if (strchr("!#$%&'*+-=?^_`{|}~", v[0][i]) == NULL ||
+		    strchr(v[0] + i + 1, v[0][i]) != NULL) {
+			*why = "expected characters from !#$%&'*+-=?^_`{|}~, "
+			    "each once";
+			return -1;
+		}
+	return replace(&c->recipient_delimiter, v[0]);
 }
 
 static int
@@ -641,44 +682,34 @@ parse_number(const char *s, uint64_t min, const char *units, uint64_t *out)
 }
 
 /*
- * domain_syntax_ok - letters, digits, '-' and '.', no empty label.
+ * address_canon - "local" or "local@domain" (and, with catchall,
+ * "@domain") as written in the file, into out (ADDRESS_MAX + 1) in the
+ * form a parsed address has: the local part printable, no '/', no
+ * leading dot, ASCII lowercased and otherwise kept octet for octet; the
+ * domain in A-labels.  0, or -1 if it is none of those.
  */
 static int
-domain_syntax_ok(const char *s)
-{
-	size_t	 label = 0, len = 0;
-
-	for (; *s != '\0'; s++, len++) {
-		if (*s == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)*s) || *s == '-')
-			label++;
-		else
-			return 0;
-	}
-	return len > 0 && len <= 255 && label > 0;
-}
-
-/*
- * address_ok - "local" or "local@domain" as written in the file: printable,
- * no '/', no leading dot, and a sane domain after '@'.
- */
-static int
-address_ok(const char *s)
+address_canon(const char *s, char *out, int catchall)
 {
 	const char	*at = strrchr(s, '@');
 	size_t		 locallen = at ? (size_t)(at - s) : strlen(s);
 	size_t		 i;
 
-	if (locallen == 0 || locallen > 64 || s[0] == '.')
-		return 0;
-	for (i = 0; i < locallen; i++)
+	if ((locallen == 0 && !(catchall && at != NULL)) || locallen > 64 ||
+	    s[0] == '.')
+		return -1;
+	for (i = 0; i < locallen; i++) {
 		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f || s[i] == '/' ||
 		    s[i] == '@')
-			return 0;
-	return at == NULL || domain_syntax_ok(at + 1);
+			return -1;
+		out[i] = tolower((unsigned char)s[i]);
+	}
+	out[locallen] = '\0';
+	if (at == NULL)
+		return 0;
+	out[locallen] = '@';
+	return idna_domain(at + 1, out + locallen + 1,
+	    ADDRESS_MAX + 1 - locallen - 1);
 }
 
 /*
@@ -721,13 +752,6 @@ replace(char **field, const char *s)
 }
 
 static void
-lowercase(char *s)
-{
-	for (; *s != '\0'; s++)
-		*s = tolower((unsigned char)*s);
-}
-
-static void
 strlist_free(struct strlist *l)
 {
 	size_t	 i;
@@ -752,6 +776,7 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->resolver);
 	free(c->resolver_port);
+	free(c->recipient_delimiter);
 	for (i = 0; i < c->nlistens; i++) {
 		free(c->listens[i].host);
 		free(c->listens[i].port);
@@ -833,15 +858,15 @@ conf_postmaster_domain(const struct conf *c)
  * nlocal/ndomain and return 1; otherwise 0.  An address entry wins over
  * a bare local part; between two lines of the same kind the last wins, as
  * for every other keyword.  One level only: a target is not looked up
- * again.
+ * again.  A catch-all ("@domain") is not an alias of any one local part:
+ * conf_catchall() answers for it.
  */
 int
 conf_alias(const struct conf *c, const char *local, const char *domain,
     char *nlocal, size_t nlocalsz, char *ndomain, size_t ndomainsz)
 {
 	const struct alias	*hit, *byaddr = NULL, *bylocal = NULL;
-	const char		*at;
-	size_t			 i, n;
+	size_t			 i;
 
 	for (i = 0; i < c->naliases; i++) {
 		if (!entry_matches(c->aliases[i].from, local, domain))
@@ -853,11 +878,47 @@ conf_alias(const struct conf *c, const char *local, const char *domain,
 	}
 	if ((hit = byaddr ? byaddr : bylocal) == NULL)
 		return 0;
-	at = strchr(hit->to, '@');
-	n = at ? (size_t)(at - hit->to) : strlen(hit->to);
+	return alias_target(hit, domain, nlocal, nlocalsz, ndomain, ndomainsz);
+}
+
+/*
+ * conf_catchall - if domain has a catch-all ("alias @domain to"), write
+ * its target into nlocal/ndomain and return 1; otherwise 0.  The last
+ * line for the domain wins.  nlocal may be NULL: is there one?
+ */
+int
+conf_catchall(const struct conf *c, const char *domain, char *nlocal,
+    size_t nlocalsz, char *ndomain, size_t ndomainsz)
+{
+	const struct alias	*hit = NULL;
+	size_t			 i;
+
+	for (i = 0; i < c->naliases; i++)
+		if (c->aliases[i].from[0] == '@' &&
+		    strcmp(c->aliases[i].from + 1, domain) == 0)
+			hit = &c->aliases[i];
+	if (hit == NULL)
+		return 0;
+	if (nlocal == NULL)
+		return 1;
+	return alias_target(hit, domain, nlocal, nlocalsz, ndomain, ndomainsz);
+}
+
+/*
+ * alias_target - an alias's target into nlocal/ndomain: a bare local
+ * part keeps the domain the mail was sent to.  1, or 0 if it does not
+ * fit.
+ */
+static int
+alias_target(const struct alias *a, const char *domain, char *nlocal,
+    size_t nlocalsz, char *ndomain, size_t ndomainsz)
+{
+	const char	*at = strchr(a->to, '@');
+	size_t		 n = at ? (size_t)(at - a->to) : strlen(a->to);
+
 	if (n >= nlocalsz)
 		return 0;
-	memcpy(nlocal, hit->to, n);
+	memcpy(nlocal, a->to, n);
 	nlocal[n] = '\0';
 	if (at != NULL)
 		domain = at + 1;

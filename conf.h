@@ -17,8 +17,8 @@ struct strlist {
 };
 
 struct alias {
-	char		 *from;		/* "local" or "local@domain", lowercase */
-	char		 *to;		/* the same forms */
+	char		 *from;		/* "local", "local@domain", "@domain" */
+	char		 *to;		/* "local" or "local@domain" */
 };
 
 struct listen {
@@ -30,10 +30,15 @@ struct listen {
 struct conf {
 	char		 *hostname;
 	char		 *spool;
-	struct strlist	  domains;	/* lowercase; "*" accepts any */
-	struct strlist	  mailboxes;	/* lowercase; empty: all are known */
+	/*
+	 * Domains in idna.c's canonical form (A-labels, lowercase), local
+	 * parts ASCII lowercased, as addr.c gives them.
+	 */
+	struct strlist	  domains;	/* "*" accepts any */
+	struct strlist	  mailboxes;	/* empty: all are known */
 	struct alias	 *aliases;
 	size_t		  naliases;
+	char		 *recipient_delimiter;	/* NULL: none */
 	uint64_t	  max_message_size;	/* octets */
 	unsigned	  max_recipients;
 	unsigned	  max_errors;
@@ -81,5 +86,7 @@ int	 conf_mailbox_known(const struct conf *, const char *local,
 const char *conf_postmaster_domain(const struct conf *);
 int	 conf_alias(const struct conf *, const char *local, const char *domain,
 	    char *nlocal, size_t nlocalsz, char *ndomain, size_t ndomainsz);
+int	 conf_catchall(const struct conf *, const char *domain, char *nlocal,
+	    size_t nlocalsz, char *ndomain, size_t ndomainsz);
 
 #endif

@@ -89,8 +89,11 @@
 #define TIDY_BUDGET	1024		/* tmp/ entries read per store_tidy() */
 #define TIDY_STAMP	"../smtpd-tidied"	/* from tmp/: its last scan */
 #define DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-#define BOX_NAMESZ	(2 * NAME_MAX + 2)	/* DOMAIN/LOCAL, see name_ok */
+#define BOX_NAMESZ	(3 * NAME_MAX + 4)	/* DOMAIN/LOCAL/.FOLDER */
 #define PROBE_NAME	".smtpd-probe"	/* a leading dot: never a domain */
+
+/* A recipient's Maildir++ folder; "" for the inbox. */
+#define FOLDER(r)	((r)->folder != NULL ? (r)->folder : "")
 
 /* One maildir's kept descriptors. */
 struct box {
@@ -153,6 +156,7 @@ static int	 stale(const struct store *);
 static int	 landed(const struct store_msg *, const struct box *,
 		    const char *, int);
 static int	 box_name(const struct store_rcpt *, char *, uint64_t *);
+static int	 box_path(const struct store_rcpt *, char *, size_t);
 static struct box *box_find(struct store *, const char *, uint64_t);
 static struct box *box_get(struct store *, const struct store_rcpt *);
 static struct box *box_open(struct store *, const struct store_rcpt *,
@@ -335,6 +339,29 @@ store_name_ok(const char *s)
 		if (s[n] == '/' || (unsigned char)s[n] < 0x20 || s[n] == 0x7f)
 			return 0;
 	return n <= NAME_MAX - 4;	/* room for the maildir below it */
+}
+
+/*
+ * store_folder_exists - has the recipient's mailbox the Maildir++ folder
+ * r->folder, with its tmp/, new/ and cur/?  A mail reader makes one
+ * (Dovecot for each folder the user creates); the store never does.
+ */
+int
+store_folder_exists(const struct store *st, const struct store_rcpt *r)
+{
+	static const char *const sub[] = { "tmp", "new", "cur" };
+	struct stat	 sb;
+	char		 path[PATH_MAX], box_dir[BOX_NAMESZ];
+	size_t		 i;
+
+	if (*FOLDER(r) == '\0' || box_path(r, box_dir, sizeof(box_dir)) == -1)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", box_dir, sub[i]);
+		if (fstatat(st->fd, path, &sb, 0) == -1 || !S_ISDIR(sb.st_mode))
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -665,7 +692,8 @@ first_of(const struct store_rcpt *rcpt, size_t i)
 
 	for (j = 0; j < i; j++)
 		if (strcmp(rcpt[i].domain, rcpt[j].domain) == 0 &&
-		    strcmp(rcpt[i].local, rcpt[j].local) == 0)
+		    strcmp(rcpt[i].local, rcpt[j].local) == 0 &&
+		    strcmp(FOLDER(&rcpt[i]), FOLDER(&rcpt[j])) == 0)
 			return 0;
 	return 1;
 }
@@ -726,7 +754,31 @@ landed(const struct store_msg *m, const struct box *b, const char *final,
 }
 
 /*
- * box_name - "DOMAIN/LOCAL" and its hash (FNV-1a) for a recipient.
+ * box_path - "DOMAIN/LOCAL", or "DOMAIN/LOCAL/.FOLDER" for a Maildir++
+ * folder, for a recipient whose names the store takes; else -1 (EINVAL).
+ */
+static int
+box_path(const struct store_rcpt *r, char *path, size_t pathsz)
+{
+	const char	*f = FOLDER(r);
+	int		 n;
+
+	if (!store_name_ok(r->domain) || !store_name_ok(r->local) ||
+	    (*f != '\0' && (!store_name_ok(f) || strchr(f, '.') != NULL))) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = snprintf(path, pathsz, "%s/%s%s%s", r->domain, r->local,
+	    *f != '\0' ? "/." : "", f);
+	if (n < 0 || (size_t)n >= pathsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * box_name - box_path() and its hash (FNV-1a) for a recipient.
  */
 static int
 box_name(const struct store_rcpt *r, char *name, uint64_t *hash)
@@ -734,11 +786,8 @@ box_name(const struct store_rcpt *r, char *name, uint64_t *hash)
 	uint64_t	 h = 14695981039346656037ULL;
 	const char	*p;
 
-	if (!store_name_ok(r->domain) || !store_name_ok(r->local)) {
-		errno = EINVAL;
+	if (box_path(r, name, BOX_NAMESZ) == -1)
 		return -1;
-	}
-	snprintf(name, BOX_NAMESZ, "%s/%s", r->domain, r->local);
 	for (p = name; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	*hash = h;
@@ -902,19 +951,23 @@ box_due(struct store *st, struct box *b, long long now)
 
 /*
  * maildir_sub - open DOMAIN/LOCAL/sub, creating the maildir if missing;
- * *dev and *ino identify the directory opened.
+ * *dev and *ino identify the directory opened.  A folder is never
+ * created: the mailbox's owner makes it (store_folder_exists()).
  */
 static int
 maildir_sub(struct store *st, const struct store_rcpt *r, const char *sub,
     dev_t *dev, ino_t *ino)
 {
 	struct stat	 sb;
-	char		 path[PATH_MAX];
+	char		 path[PATH_MAX], box_dir[BOX_NAMESZ];
 	int		 fd, box;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", r->domain, r->local, sub);
+	if (box_path(r, box_dir, sizeof(box_dir)) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", box_dir, sub);
 	if ((fd = openat(st->fd, path, DIR_FLAGS)) == -1) {
-		if (errno != ENOENT || (box = maildir_make(st, r)) == -1)
+		if (errno != ENOENT || *FOLDER(r) != '\0' ||
+		    (box = maildir_make(st, r)) == -1)
 			return -1;
 		fd = openat(box, sub, DIR_FLAGS);
 		close_quiet(box);

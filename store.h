@@ -1,7 +1,9 @@
 /*
  * store.h - turn one accepted message into durable Maildir files.
  *
- * The spool is SPOOL/DOMAIN/LOCALPART/{tmp,new,cur}, created on first use.
+ * The spool is SPOOL/DOMAIN/LOCALPART/{tmp,new,cur}, created on first use;
+ * a recipient may name a Maildir++ folder, SPOOL/DOMAIN/LOCALPART/.FOLDER,
+ * which the store uses only if it exists.
  * A message is written once, into the first recipient's tmp/, and
  * hard-linked or renamed into every recipient's new/.  store_commit()
  * returns 0 only when the file and every new/ entry naming it have been
@@ -27,6 +29,9 @@ struct store_msg;	/* one message being written */
 struct store_rcpt {
 	const char	*domain;	/* lowercase, checked by store_name_ok() */
 	const char	*local;
+	const char	*folder;	/* Maildir++ folder, without its dot and
+					   with none inside; NULL or "": the
+					   inbox */
 };
 
 struct store	 *store_open(const char *spool, const char *hostname);
@@ -36,6 +41,8 @@ void		  store_watch(struct store *, const atomic_uint *current,
 		    unsigned serial);
 int		  store_probe(struct store *, const char **step);
 int		  store_name_ok(const char *);
+int		  store_folder_exists(const struct store *,
+		    const struct store_rcpt *);
 struct store_msg *store_create(struct store *, const struct store_rcpt *);
 const char	 *store_id(const struct store_msg *);
 void		  store_write(struct store_msg *, const void *, size_t);

@@ -2,11 +2,15 @@
  * txn.c - one mail transaction: recipients, trace headers, the body
  * filter and the commit.
  *
- * A recipient is resolved in the order smtpd.conf(5) gives: the domain
- * must be ours (a bare <postmaster> takes the postmaster domain), an
- * alias maps it to another mailbox, else the local part must be a known
- * mailbox or postmaster, and the resulting names must be ones the store
- * takes.
+ * A recipient is resolved in the order smtpd.conf(5) gives, which is
+ * Postfix's: the domain must be ours (a bare <postmaster> takes the
+ * postmaster domain); the local part as given is looked up as an alias,
+ * then as a mailbox; then, with a recipient-delimiter, the local part
+ * without its extension ("bob" for "bob+shop"), again as an alias and
+ * a mailbox, the extension naming a Maildir++ folder if the mailbox has
+ * one; then the domain's catch-all; and the resulting names must be ones
+ * the store takes.  Domains arrive from addr.c in idna.c's canonical
+ * form and conf.c keeps them in the same, so this is strcmp().
  *
  * The message reaches the store as the client meant it, CRLF and all;
  * the store keeps Maildir's line convention.  The body filter counts the
@@ -30,6 +34,13 @@
 #include "txn.h"
 
 static enum txn_outcome	 failure(int);
+static int		 resolve(struct txn *, const char *, const char *,
+			    struct rcpt *);
+static int		 is_mailbox(const struct conf *, const char *,
+			    const char *, int);
+static const char	*extension(const struct conf *, const char *, char *,
+			    size_t);
+static void		 folder(struct txn *, struct rcpt *, const char *);
 static void		 trace_headers(struct txn *);
 static const char	*comment_escape(const char *, char *, size_t);
 static void		 check_eol(struct body *, const char *, size_t);
@@ -64,7 +75,6 @@ txn_rcpt(struct txn *t, const struct addr_path *p)
 	const struct conf	*c = t->conf;
 	const char		*domain = p->domain;
 	struct rcpt		*r;
-	int			 aliased;
 
 	if (t->nrcpt >= c->max_recipients)
 		return TXN_TOO_MANY;
@@ -76,20 +86,113 @@ txn_rcpt(struct txn *t, const struct addr_path *p)
 		return TXN_LOCAL;
 	t->rcpt = r;
 	r += t->nrcpt;
+	memset(r, 0, sizeof(*r));
 	snprintf(r->addr, sizeof(r->addr), "%s", p->addr);
-	aliased = conf_alias(c, p->local, domain, r->local, sizeof(r->local),
-	    r->domain, sizeof(r->domain));
-	if (!aliased) {
-		snprintf(r->local, sizeof(r->local), "%s", p->local);
-		snprintf(r->domain, sizeof(r->domain), "%s", domain);
-	}
-	if (!aliased && strcmp(r->local, "postmaster") != 0 &&
-	    !conf_mailbox_known(c, r->local, r->domain))
+	if (resolve(t, p->local, domain, r) == -1)
 		return TXN_NO_USER;
 	if (!store_name_ok(r->local) || !store_name_ok(r->domain))
 		return TXN_BAD_NAME;
 	t->nrcpt++;
 	return TXN_OK;
+}
+
+/*
+ * resolve - local@domain to the mailbox (and folder) it is stored in,
+ * into r; -1 if there is none.  The steps are smtpd.conf(5)'s
+ * "Recipients", in order.
+ */
+static int
+resolve(struct txn *t, const char *local, const char *domain, struct rcpt *r)
+{
+	const struct conf	*c = t->conf;
+	char			 base[ADDR_LOCAL_MAX + 1];
+	const char		*ext;
+
+	ext = extension(c, local, base, sizeof(base));
+	if (conf_alias(c, local, domain, r->local, sizeof(r->local),
+	    r->domain, sizeof(r->domain)))
+		return 0;
+	if (is_mailbox(c, local, domain, ext != NULL)) {
+		snprintf(r->local, sizeof(r->local), "%s", local);
+		snprintf(r->domain, sizeof(r->domain), "%s", domain);
+		return 0;
+	}
+	if (ext != NULL && conf_alias(c, base, domain, r->local,
+	    sizeof(r->local), r->domain, sizeof(r->domain))) {
+		folder(t, r, ext);
+		return 0;
+	}
+	if (ext != NULL && is_mailbox(c, base, domain, 0)) {
+		snprintf(r->local, sizeof(r->local), "%s", base);
+		snprintf(r->domain, sizeof(r->domain), "%s", domain);
+		folder(t, r, ext);
+		return 0;
+	}
+	if (conf_catchall(c, domain, r->local, sizeof(r->local), r->domain,
+	    sizeof(r->domain)))
+		return 0;
+	return -1;
+}
+
+/*
+ * is_mailbox - is local a mailbox of domain?  postmaster always is; else
+ * a mailbox line must name it, when there are any.  Without them every
+ * local part is one, except in a domain with a catch-all (which then
+ * takes what no alias does) and except one with an extension, which is
+ * its base's (the way Postfix's local(8) finds user+ext as user).
+ */
+static int
+is_mailbox(const struct conf *c, const char *local, const char *domain,
+    int has_ext)
+{
+	if (strcmp(local, "postmaster") == 0)
+		return 1;
+	if (c->mailboxes.n > 0)
+		return conf_mailbox_known(c, local, domain);
+	return !has_ext && !conf_catchall(c, domain, NULL, 0, NULL, 0);
+}
+
+/*
+ * extension - with a recipient-delimiter, split local at the first of
+ * its characters, as Postfix does: the part before into base, and the
+ * extension after it returned.  NULL when local has no delimiter, or
+ * starts with one (then it has no base).
+ */
+static const char *
+extension(const struct conf *c, const char *local, char *base,
+    size_t basesz)
+{
+	size_t	 n;
+
+	if (c->recipient_delimiter == NULL)
+		return NULL;
+	n = strcspn(local, c->recipient_delimiter);
+	if (local[n] == '\0' || n == 0 || n >= basesz)
+		return NULL;
+	memcpy(base, local, n);
+	base[n] = '\0';
+	return local + n + 1;
+}
+
+/*
+ * folder - "bob+shop" goes to bob's Maildir++ folder .shop when bob has
+ * one (Dovecot shows it as the folder "shop"), else to bob's inbox.  An
+ * extension that could not name such a folder by itself (a '.' would
+ * make a subfolder, a '/' a path) goes to the inbox.
+ */
+static void
+folder(struct txn *t, struct rcpt *r, const char *ext)
+{
+	struct store_rcpt	 sr;
+
+	if (*ext == '\0' || strchr(ext, '.') != NULL || !store_name_ok(ext) ||
+	    strlen(ext) >= sizeof(r->folder))
+		return;
+	sr.domain = r->domain;
+	sr.local = r->local;
+	sr.folder = ext;
+	if (store_folder_exists(t->store, &sr))
+		snprintf(r->folder, sizeof(r->folder), "%s", ext);
 }
 
 /*
@@ -103,6 +206,7 @@ txn_open(struct txn *t)
 
 	first.domain = t->rcpt[0].domain;
 	first.local = t->rcpt[0].local;
+	first.folder = t->rcpt[0].folder;
 	if ((t->msg = store_create(t->store, &first)) == NULL)
 		return failure(errno);
 	snprintf(t->id, sizeof(t->id), "%s", store_id(t->msg));
@@ -293,6 +397,7 @@ txn_commit(struct txn *t, unsigned flaws)
 	for (i = 0; i < t->nrcpt; i++) {
 		sr[i].domain = t->rcpt[i].domain;
 		sr[i].local = t->rcpt[i].local;
+		sr[i].folder = t->rcpt[i].folder;
 	}
 	o = store_commit(t->msg, sr, t->nrcpt) == -1 ? failure(errno) : TXN_OK;
 	t->msg = NULL;

@@ -50,10 +50,16 @@ struct txn_client {
 	int		 esmtp;
 };
 
+/*
+ * A recipient as resolved (after alias, recipient-delimiter and
+ * catch-all): local@domain is the mailbox it is stored in, folder the
+ * Maildir++ folder in that mailbox ("shop" for .shop), "" for its inbox.
+ */
 struct rcpt {
 	char		 addr[ADDR_PATH_MAX];	/* as given, for Received: */
 	char		 local[ADDR_LOCAL_MAX + 1];	/* the mailbox */
 	char		 domain[ADDR_DOMAIN_MAX + 1];
+	char		 folder[ADDR_LOCAL_MAX + 1];
 };
 
 /*

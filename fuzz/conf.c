@@ -11,13 +11,16 @@
  *   - every value is within its documented range (the timeouts, the
  *     limits, greet-pause, min-data-rate, which wire.c divides by);
  *   - the host name, domains, mailboxes and aliases are lowercase and
- *     of their documented syntax; there is a domain and a listener, and
- *     every listener is a numeric address and a port, and so is the
- *     resolver when there is one;
+ *     of their documented syntax, every domain in idna.c's canonical
+ *     form (converting it again changes nothing); there is a domain and
+ *     a listener, and every listener is a numeric address and a port,
+ *     and so is the resolver when there is one; a recipient-delimiter
+ *     is punctuation, each character once;
  *   - every domain is ours; every mailbox entry is known; a bare
  *     <postmaster> goes to the first domain (the host name when that is
  *     "*"); every alias resolves to its target, an address entry over a
- *     bare local part and, between two of a kind, the last;
+ *     bare local part and, between two of a kind, the last; every
+ *     catch-all (alias @domain) to the last of its domain;
  *   - a domain that is not listed is not ours, unless "*" is; a mailbox
  *     that is not listed is unknown, unless none is listed; a name that
  *     is no alias does not resolve.
@@ -37,6 +40,7 @@
 #include <unistd.h>
 
 #include "../conf.h"
+#include "../idna.h"
 #include "fuzz.h"
 
 static char	 path[PATH_MAX];
@@ -46,6 +50,8 @@ static void	 check(const struct conf *);
 static void	 check_aliases(const struct conf *);
 static void	 check_unlisted(const struct conf *);
 static int	 domain_ok(const char *);
+static int	 canonical(const char *);
+static void	 check_catchall(const struct conf *, const struct alias *);
 static int	 entry_ok(const char *);
 static int	 lowercase(const char *);
 
@@ -101,8 +107,17 @@ check(const struct conf *c)
 	size_t		 i;
 	const char	*pm;
 
-	if (c->hostname == NULL || !domain_ok(c->hostname))
+	if (c->hostname == NULL || !domain_ok(c->hostname) ||
+	    !canonical(c->hostname))
 		fuzz_fail("hostname \"%s\"", c->hostname ? c->hostname : "");
+	if (c->recipient_delimiter != NULL)
+		for (i = 0; c->recipient_delimiter[i] != '\0'; i++)
+			if (strchr("!#$%&'*+-=?^_`{|}~",
+			    c->recipient_delimiter[i]) == NULL ||
+			    strchr(c->recipient_delimiter + i + 1,
+			    c->recipient_delimiter[i]) != NULL)
+				fuzz_fail("recipient-delimiter \"%s\"",
+				    c->recipient_delimiter);
 	if (c->spool == NULL || c->spool[0] == '\0' || c->user == NULL ||
 	    c->user[0] == '\0')
 		fuzz_fail("no spool or no user");
@@ -125,7 +140,8 @@ check(const struct conf *c)
 		fuzz_fail("no domain or no listener");
 	for (i = 0; i < c->domains.n; i++) {
 		if (strcmp(c->domains.v[i], "*") != 0 &&
-		    !domain_ok(c->domains.v[i]))
+		    (!domain_ok(c->domains.v[i]) ||
+		    !canonical(c->domains.v[i])))
 			fuzz_fail("domain \"%s\"", c->domains.v[i]);
 		if (!conf_domain_ok(c, c->domains.v[i]))
 			fuzz_fail("domain %s is not ours", c->domains.v[i]);
@@ -181,6 +197,10 @@ check_aliases(const struct conf *c)
 
 	for (i = 0; i < c->naliases; i++) {
 		a = &c->aliases[i];
+		if (a->from[0] == '@') {
+			check_catchall(c, a);
+			continue;
+		}
 		if (!entry_ok(a->from) || !entry_ok(a->to))
 			fuzz_fail("alias \"%s\" \"%s\"", a->from, a->to);
 		at = strchr(a->from, '@');
@@ -210,6 +230,45 @@ check_aliases(const struct conf *c)
 			fuzz_fail("alias %s@%s resolves to %s@%s, not %s",
 			    local, domain, nl, nd, want->to);
 	}
+}
+
+/*
+ * check_catchall - "alias @domain to": the domain is canonical, and the
+ * domain's catch-all is the last such line's target.
+ */
+static void
+check_catchall(const struct conf *c, const struct alias *a)
+{
+	const struct alias	*want = NULL;
+	const char		*domain = a->from + 1, *at;
+	char			 nl[65], nd[256];
+	size_t			 j, n;
+
+	if (!domain_ok(domain) || !canonical(domain) || !entry_ok(a->to))
+		fuzz_fail("catch-all \"%s\" \"%s\"", a->from, a->to);
+	for (j = 0; j < c->naliases; j++)
+		if (strcmp(c->aliases[j].from, a->from) == 0)
+			want = &c->aliases[j];
+	if (!conf_catchall(c, domain, nl, sizeof(nl), nd, sizeof(nd)))
+		fuzz_fail("catch-all %s does not resolve", a->from);
+	at = strchr(want->to, '@');
+	n = at ? (size_t)(at - want->to) : strlen(want->to);
+	if (strlen(nl) != n || strncmp(nl, want->to, n) != 0 ||
+	    strcmp(nd, at ? at + 1 : domain) != 0)
+		fuzz_fail("catch-all %s resolves to %s@%s, not %s", a->from,
+		    nl, nd, want->to);
+}
+
+/*
+ * canonical - idna_domain() leaves the domain as it is.
+ */
+static int
+canonical(const char *d)
+{
+	char	 again[IDNA_DOMAIN_MAX + 1];
+
+	return idna_domain(d, again, sizeof(again)) == 0 &&
+	    strcmp(again, d) == 0;
 }
 
 /*
