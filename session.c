@@ -990,7 +990,7 @@ log_accept(const struct session *s)
 {
 	const struct txn	*t = s->txn;
 	char			 from[ESC_MAX], helo[ESC_MAX];
-	char			 line[LOG_LINE_MAX - 128], pair[3 * ESC_MAX];
+	char			 line[LOG_LINE_MAX - 128], pair[4 * ESC_MAX];
 	size_t			 i, len, head, n;
 
 	log_escape(t->from, strlen(t->from), from, sizeof(from));
@@ -1014,26 +1014,41 @@ log_accept(const struct session *s)
 }
 
 /*
- * rcpt_pair - " rcpt=" and the mailbox r was stored in; then
- * " rcpt-as=" and the address as the client wrote it, when that is
- * another (an alias, a +tag, a bare postmaster).  Returns the length.
+ * rcpt_pair - " rcpt=" and the mailbox r was stored in; " folder=" and
+ * the Maildir++ folder, when a +tag chose one; then " rcpt-as=" and the
+ * address as the client wrote it, when that is another (an alias, a
+ * +tag, a bare postmaster, a U-label domain).  Returns the length.
  */
 static size_t
 rcpt_pair(const struct rcpt *r, char *out, size_t outsz)
 {
 	char	 box[ESC_MAX], mbox[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
-	char	 as[ESC_MAX];
+	char	 as[ESC_MAX], folder[ESC_MAX];
+	size_t	 len;
 	int	 n;
 
 	snprintf(mbox, sizeof(mbox), "%s@%s", r->local, r->domain);
 	log_escape(mbox, strlen(mbox), box, sizeof(box));
-	if (strcasecmp(mbox, r->addr) == 0)
-		n = snprintf(out, outsz, " rcpt=\"<%s>\"", box);
-	else
-		n = snprintf(out, outsz, " rcpt=\"<%s>\" rcpt-as=\"<%s>\"",
-		    box, log_escape(r->addr, strlen(r->addr), as,
-		    sizeof(as)));
-	return n < 0 ? 0 : strlen(out);
+	n = snprintf(out, outsz, " rcpt=\"<%s>\"", box);
+	if (n < 0 || (size_t)n >= outsz)
+		return 0;
+	len = n;
+	if (r->folder[0] != '\0') {
+		n = snprintf(out + len, outsz - len, " folder=\"%s\"",
+		    log_escape(r->folder, strlen(r->folder), folder,
+		    sizeof(folder)));
+		if (n < 0 || (size_t)n >= outsz - len)
+			return 0;
+		len += n;
+	}
+	if (strcasecmp(mbox, r->addr) != 0) {
+		n = snprintf(out + len, outsz - len, " rcpt-as=\"<%s>\"",
+		    log_escape(r->addr, strlen(r->addr), as, sizeof(as)));
+		if (n < 0 || (size_t)n >= outsz - len)
+			return 0;
+		len += n;
+	}
+	return len;
 }
 
 static void

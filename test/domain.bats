@@ -120,11 +120,11 @@ check_conf() {
 	run check_conf
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 5 ]
-	[ "${lines[0]}" = "$CONF:4: domain: not a valid domain name" ]
-	[ "${lines[1]}" = "$CONF:5: domain: not a valid domain name" ]
-	[[ "${lines[2]}" == "$CONF:6: mailbox: "* ]]
-	[[ "${lines[3]}" == "$CONF:7: alias: "* ]]
-	[ "${lines[4]}" = "$CONF:8: hostname: not a valid host name" ]
+	[ "${lines[0]}" = "event=conf-error file=$CONF line=4 reason=\"domain: not a valid domain name\"" ]
+	[ "${lines[1]}" = "event=conf-error file=$CONF line=5 reason=\"domain: not a valid domain name\"" ]
+	[[ "${lines[2]}" == "event=conf-error file=$CONF line=6 reason=\"mailbox: "* ]]
+	[[ "${lines[3]}" == "event=conf-error file=$CONF line=7 reason=\"alias: "* ]]
+	[ "${lines[4]}" = "event=conf-error file=$CONF line=8 reason=\"hostname: not a valid host name\"" ]
 }
 
 @test "a U-label hostname is greeted with as its A-label" {
@@ -229,6 +229,9 @@ check_conf() {
 	# One copy in the folder (the tag is lowercased), one in the inbox.
 	stored example.org bob/.shop
 	stored example.org bob
+	# The accept line names the folder after the mailbox, and the
+	# addresses as written.
+	grep -q ' rcpt="<bob@example.org>" folder="shop" rcpt-as="<bob+shop@example.org>" rcpt="<bob@example.org>" folder="shop" rcpt-as="<bob+SHOP@example.org>" rcpt="<bob@example.org>" rcpt-as="<bob+other@example.org>"$' "$LOG"
 }
 
 @test "a tag that cannot name a folder by itself goes to the inbox" {
@@ -301,7 +304,7 @@ check_conf() {
 		run check_conf
 		echo "$bad -> $status: $output"
 		[ "$status" -eq 1 ]
-		[[ "$output" == "$CONF:4: recipient-delimiter: expected "* ]]
+		[[ "$output" == "event=conf-error file=$CONF line=4 reason=\"recipient-delimiter: expected "* ]]
 	done
 	smtpd_setup
 	conf "recipient-delimiter +-_="
