@@ -142,6 +142,13 @@ ask(struct check *ck, const char *name, int type)
 	if (ck->dead)
 		return -1;
 	st = dns_query(&ck->srv, name, type, DNSCHECK_DEADLINE_MS, ck->a);
+	if (st == DNS_OK && ck->a->more) {
+		/* What was not kept might have been the record looked for. */
+		ck->unanswered = 1;
+		fprintf(ck->out, "; unanswered: %s %s: more than %d records, "
+		    "the first %d checked\n", name, dns_type_text(type),
+		    DNS_MAXRR, DNS_MAXRR);
+	}
 	if (st == DNS_OK || st == DNS_NODATA || st == DNS_NXDOMAIN)
 		return st == DNS_OK;
 	if (st == DNS_BADNAME) {

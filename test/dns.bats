@@ -292,7 +292,8 @@ wrong_lines() {
 
 @test "resolver: a name, port 0 or a bare IPv6 address is refused" {
 	cp "$CONF" "$TMP/base"
-	for bad in ns.example.org 127.0.0.1:0 ::1 '[::1' 127.0.0.1:65536; do
+	for bad in ns.example.org 127.0.0.1:0 127.0.0.1:00 '[::1]:0' ::1 \
+	    '[::1' 127.0.0.1:65536 127.0.0.1: '[::1]x'; do
 		cp "$TMP/base" "$CONF"
 		conf "resolver $bad"
 		run "$SMTPD" -n -f "$CONF"
@@ -377,4 +378,15 @@ wrong_lines() {
 	grep -Fxq '; found: example.org. TXT "v=spf1 -all\010; wrong: forged\" ;"' <<<"$output"
 	[ "$(wrong_lines)" -eq 0 ]
 	! grep -Ev '^(;|[a-z0-9_.-]+\. 3600 IN )' <<<"$output"
+}
+
+@test "more TXT records than dns.c keeps: said, and the check is incomplete" {
+	for i in $(seq 1 33); do
+		echo "example.org TXT verification-token-$i"
+	done >>"$ZONE"
+	dnsd_start
+	check
+	[ "$status" -eq 3 ]
+	grep -Fxq '; unanswered: example.org TXT: more than 32 records, the first 32 checked' <<<"$output"
+	grep -Fxq '; result: incomplete, a question got no usable answer' <<<"$output"
 }
