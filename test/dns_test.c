@@ -6,16 +6,30 @@
  * label types 0x40 and 0x80, names of 255 and 256 octets, RDATA of the
  * wrong length, TXT strings ending at and past their record, names that
  * do not end with their RDATA, 32 and 33 records, 8 and 9 CNAMEs, and
- * the escaping of odd octets in names.  No socket: replies built here,
- * each in a buffer of exactly its size (the sanitizers see a read past
- * it).  Prints TAP; exits 1 on any failure.  make test builds it;
+ * the escaping of odd octets in names; queries with escapes, NUL
+ * octets and labels of 63 and 64; records of other classes and names,
+ * a CNAME loop, TXT records of empty and many strings.  Replies are
+ * built here, each in a buffer of exactly its size (the sanitizers see
+ * a read past it).  One socket: a UDP server on loopback that never
+ * answers, asked while signals interrupt poll().  Prints TAP; exits 1 on any failure.  make test builds it;
  * test/dns.bats runs it.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../dns.h"
+#include "../now.h"
 
 #define ID	0x1234
 
@@ -582,6 +596,70 @@ shapes(void)
 	    "empty");
 }
 
+static volatile sig_atomic_t	 ticks;
+
+static void
+tick(int sig)
+{
+	(void)sig;
+	ticks++;
+}
+
+/*
+ * silent - a UDP server on loopback that never answers, while a signal
+ * comes every 20 ms (no SA_RESTART: poll() fails with EINTR): the
+ * query ends at its deadline, not later, not sooner, having been sent
+ * three times.
+ */
+static void
+silent(void)
+{
+	struct sockaddr_in	 sin;
+	struct sigaction	 sa;
+	struct itimerval	 it;
+	struct dns_server	 srv;
+	socklen_t		 len = sizeof(sin);
+	unsigned char		 b[600];
+	const char		*why;
+	char			 port[8];
+	long long		 t0, ms;
+	int			 fd, n = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		perror("dns_test: socket");
+		exit(1);
+	}
+	snprintf(port, sizeof(port), "%u", ntohs(sin.sin_port));
+	if (dns_server(&srv, "127.0.0.1", port, &why) == -1)
+		abort();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tick;
+	sigemptyset(&sa.sa_mask);
+	memset(&it, 0, sizeof(it));
+	it.it_interval.tv_usec = it.it_value.tv_usec = 20000;
+	if (sigaction(SIGALRM, &sa, NULL) == -1 ||
+	    setitimer(ITIMER_REAL, &it, NULL) == -1)
+		abort();
+	t0 = now_ms();
+	dns_query(&srv, "example.org", DNS_A, 600, &ans);
+	ms = now_ms() - t0;
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		n++;
+	close(fd);
+	printf("# silent: %lld ms, %d signals, %d datagrams\n", ms,
+	    (int)ticks, n);
+	ok(ans.status == DNS_TIMEOUT && ms >= 600 && ms < 900 && ticks > 10,
+	    "signals while a server is silent: the deadline holds");
+	ok(n == 3, "sent three times within the deadline");
+}
+
 int
 main(void)
 {
@@ -598,6 +676,7 @@ main(void)
 	others();
 	chains();
 	shapes();
+	silent();
 	printf("1..%d\n", tests);
 	return failed ? 1 : 0;
 }
