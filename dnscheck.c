@@ -240,7 +240,8 @@ check_ptr(struct check *ck, const struct addr *ad)
 		return;
 	}
 	snprintf(ptr, sizeof(ptr), "%s", ck->a->rr[0].name);
-	fprintf(ck->out, "; found: %s. PTR %s.\n", rev, ptr);
+	fprintf(ck->out, "; found: %s. PTR %s%s\n", rev, ptr,
+	    strcmp(ptr, ".") == 0 ? "" : ".");
 	if ((rc = ask(ck, ptr, ad->af == AF_INET ? DNS_A : DNS_AAAA)) == -1)
 		return;
 	for (i = 0; rc == 1 && i < ck->a->nrr; i++)

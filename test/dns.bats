@@ -390,3 +390,12 @@ wrong_lines() {
 	grep -Fxq '; unanswered: example.org TXT: more than 32 records, the first 32 checked' <<<"$output"
 	grep -Fxq '; result: incomplete, a question got no usable answer' <<<"$output"
 }
+
+@test "a PTR to the root is written as the root, not as '..'" {
+	zone_edit 's/PTR mx.example.org/PTR ./'
+	dnsd_start
+	check
+	[ "$status" -eq 1 ]
+	grep -Fxq '; found: 1.0.0.127.in-addr.arpa. PTR .' <<<"$output"
+	grep -q '^; wrong: the PTR of 127.0.0.1 is \., whose addresses' <<<"$output"
+}
