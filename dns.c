@@ -18,10 +18,12 @@
  * its header and section counts claim, an RDLENGTH past the end, a name
  * over 255 octets, a label type other than 0 and the pointer, and any
  * compression pointer that does not point strictly before where the
- * name (or the last jump) started, which makes a loop impossible.
+ * name (or the last jump) started, which makes a loop impossible, and a
+ * name of more jumps than it could have labels.
  * Every record's RDATA must be exactly as long as its type says.  CNAMEs
  * are followed as far as the answer section carries them (8 at most);
- * nothing is asked again for them.
+ * nothing is asked again for them.  Only records of class IN owned by
+ * the end of that chain are the answer; others are checked and left.
  */
 #define _DEFAULT_SOURCE		/* getentropy(): POSIX only since 2024 */
 
@@ -361,7 +363,7 @@ sections_ok(const unsigned char *msg, size_t len, size_t off, unsigned n,
 	while (n-- > 0)
 		if ((rc = rr_head(msg, len, &off, &h)) != 0) {
 			malformed(a, rc == -2 ? "a malformed name (past the "
-			    "end, a pointer loop, over 255 octets)" :
+			    "end, a pointer loop or chain, over 255 octets)" :
 			    "a record runs past the end of the reply");
 			return 0;
 		}
@@ -524,14 +526,17 @@ rdata(const unsigned char *msg, const struct rrhead *h, struct dns_rr *rr,
  * any).  -1 for a label past len, a label type other than 0 and the
  * pointer, a name over 255 octets, a pointer into the header or not
  * strictly before the start of the labels it ends (every jump goes
- * back, so no loop can form), or an out too small.
+ * back, so no loop can form), more jumps than a name of 255 octets has
+ * labels (a chain of pointers to pointers would otherwise cost a walk
+ * of half the message for each name that ends in it: RFC 9267), or an
+ * out too small.
  */
 static int
 name_unpack(const unsigned char *msg, size_t len, size_t off, size_t *next,
     char *out, size_t outsz)
 {
 	size_t		 pos = off, start = off, wire = 0, o = 0, i, ptr;
-	int		 jumped = 0;
+	int		 jumped = 0, jumps = 0;
 	unsigned	 n;
 
 	for (;;) {
@@ -542,7 +547,8 @@ name_unpack(const unsigned char *msg, size_t len, size_t off, size_t *next,
 			if (pos + 1 >= len)
 				return -1;
 			ptr = (n & 0x3f) << 8 | msg[pos + 1];
-			if (ptr < HDRSZ || ptr >= start)
+			if (ptr < HDRSZ || ptr >= start ||
+			    ++jumps > MAXWIRE / 2)
 				return -1;
 			if (!jumped)
 				*next = pos + 2;

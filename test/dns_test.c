@@ -8,7 +8,8 @@
  * do not end with their RDATA, 32 and 33 records, 8 and 9 CNAMEs, and
  * the escaping of odd octets in names; queries with escapes, NUL
  * octets and labels of 63 and 64; records of other classes and names,
- * a CNAME loop, TXT records of empty and many strings.  Replies are
+ * a CNAME loop, TXT records of empty and many strings, a chain of 127
+ * and 128 pointers.  Replies are
  * built here, each in a buffer of exactly its size (the sanitizers see
  * a read past it).  One socket: a UDP server on loopback that never
  * answers, asked while signals interrupt poll().  Prints TAP; exits 1 on any failure.  make test builds it;
@@ -660,6 +661,42 @@ silent(void)
 	ok(n == 3, "sent three times within the deadline");
 }
 
+/*
+ * jumps - an A record whose owner is the end of a chain of n pointers,
+ * each to the one before, the first to the question: the chain sits in
+ * the RDATA of a record of type 99 before it.
+ */
+static void
+jumps(struct msg *m, int n)
+{
+	size_t	 at;
+	int	 i;
+
+	head(m, 0x8180, 2, DNS_A);
+	u16(m, 0xc00c);
+	rr(m, 99, 2 * n);
+	for (i = 0, at = 12; i < n; i++) {
+		u16(m, 0xc000 | at);
+		at = m->n - 2;
+	}
+	u16(m, 0xc000 | at);
+	rr(m, DNS_A, 4);
+	put(m, "\1\2\3\4", 4);
+}
+
+static void
+chained(void)
+{
+	static struct msg	 m;
+
+	jumps(&m, 126);				/* the owner's is the 127th */
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.status == DNS_OK,
+	    "a name reached through 127 pointers");
+	jumps(&m, 127);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("pointer loop or chain"), "through 128: refused");
+}
+
 int
 main(void)
 {
@@ -676,6 +713,7 @@ main(void)
 	others();
 	chains();
 	shapes();
+	chained();
 	silent();
 	printf("1..%d\n", tests);
 	return failed ? 1 : 0;
