@@ -535,7 +535,7 @@ kw_resolver(struct conf *c, char **v, const char **why)
 	char	 host[INET6_ADDRSTRLEN + 1], port[6];
 
 	if (host_port(v[0], host, sizeof(host), port, sizeof(port), "53") ==
-	    -1 || strcmp(port, "0") == 0) {
+	    -1 || atoi(port) == 0) {		/* "0", "00": no port */
 		*why = "expected a numeric address (IPv6 in brackets) and port";
 		return -1;
 	}

@@ -18,10 +18,12 @@
  * its header and section counts claim, an RDLENGTH past the end, a name
  * over 255 octets, a label type other than 0 and the pointer, and any
  * compression pointer that does not point strictly before where the
- * name (or the last jump) started, which makes a loop impossible.
+ * name (or the last jump) started, which makes a loop impossible, and a
+ * name of more jumps than it could have labels.
  * Every record's RDATA must be exactly as long as its type says.  CNAMEs
  * are followed as far as the answer section carries them (8 at most);
- * nothing is asked again for them.
+ * nothing is asked again for them.  Only records of class IN owned by
+ * the end of that chain are the answer; others are checked and left.
  */
 #define _DEFAULT_SOURCE		/* getentropy(): POSIX only since 2024 */
 
@@ -62,6 +64,8 @@ static int	 name_pack(unsigned char *, size_t, const char *);
 static int	 name_unpack(const unsigned char *, size_t, size_t, size_t *,
 		    char *, size_t);
 static int	 name_out(char *, size_t, size_t *, unsigned char, int);
+static int	 unescape(const char **);
+static int	 canonical(const char *, char *, size_t);
 static int	 rr_head(const unsigned char *, size_t, size_t *,
 		    struct rrhead *);
 static int	 question_ok(const unsigned char *, size_t, size_t *,
@@ -153,7 +157,7 @@ dns_query(const struct dns_server *srv, const char *name, int type,
 		return fail(a, DNS_ERROR, "no random id (getentropy)");
 	if ((qlen = dns_make_query(q, sizeof(q), id, name, type)) == 0)
 		return fail(a, DNS_BADNAME, "an empty label, one over 63 "
-		    "octets, or over 255 in all");
+		    "octets, a bad escape, or over 255 octets in all");
 	if (ask_udp(srv, q, qlen, id, name, type, deadline, r, a) == 1)
 		ask_tcp(srv, q, qlen, id, name, type, deadline, r, a);
 	return a->status;
@@ -186,33 +190,87 @@ dns_make_query(unsigned char *buf, size_t bufsz, uint16_t id,
 }
 
 /*
- * name_pack - name ("a.b", "a.b." or ".") as labels; the length, or -1
- * for an empty label, one over 63 octets, a backslash (no escapes are
- * taken: names come from the configuration) or over 255 octets in all.
+ * name_pack - a name in presentation form ("a.b", "a.b." or "."), where
+ * "\X" is the octet X and "\DDD" the octet of that decimal value (RFC
+ * 1035 5.1), as labels: the form dns_parse() gives names back in, so a
+ * PTR's or an MX's target can be asked in turn.  The length, or -1 for
+ * an empty name or label, a label over 63 octets, a bad escape, or a
+ * name over 255 octets in all (the final zero included).
  */
 static int
 name_pack(unsigned char *out, size_t outsz, const char *name)
 {
-	const char	*dot;
-	size_t		 n, o = 0;
+	size_t	 o = 0, lab, n;
+	int	 c;
 
-	if (strcmp(name, ".") == 0)
-		name = "";
+	if (*name == '\0' || outsz < 1)
+		return -1;
+	if (strcmp(name, ".") == 0) {
+		out[0] = 0;
+		return 1;
+	}
 	while (*name != '\0') {
-		dot = strchr(name, '.');
-		n = dot ? (size_t)(dot - name) : strlen(name);
-		if (n == 0 || n > 63 || memchr(name, '\\', n) != NULL ||
-		    o + 1 + n + 1 > outsz)
+		lab = o++;
+		for (n = 0; *name != '\0' && *name != '.'; n++) {
+			/* Room for this octet and the final zero. */
+			if ((c = unescape(&name)) == -1 || n == 63 ||
+			    o + 2 > outsz)
+				return -1;
+			out[o++] = c;
+		}
+		if (n == 0)
 			return -1;
-		out[o++] = n;
-		memcpy(out + o, name, n);
-		o += n;
-		name += n;
+		out[lab] = n;
 		if (*name == '.')
 			name++;
 	}
 	out[o++] = 0;
 	return o;
+}
+
+/*
+ * unescape - the octet at *s ("X", "\X" or "\DDD", DDD at most 255),
+ * *s moved past it; -1 for a backslash that ends the name or a bad DDD.
+ */
+static int
+unescape(const char **s)
+{
+	const char	*p = *s;
+	int		 v;
+
+	if (p[0] != '\\') {
+		*s = p + 1;
+		return (unsigned char)p[0];
+	}
+	if (p[1] >= '0' && p[1] <= '9') {
+		if (p[2] < '0' || p[2] > '9' || p[3] < '0' || p[3] > '9' ||
+		    (v = (p[1] - '0') * 100 + (p[2] - '0') * 10 + p[3] - '0') >
+		    255)
+			return -1;
+		*s = p + 4;
+		return v;
+	}
+	if (p[1] == '\0')
+		return -1;
+	*s = p + 2;
+	return (unsigned char)p[1];
+}
+
+/*
+ * canonical - name in the one presentation form name_unpack() writes
+ * (escapes as it makes them, no final dot but for the root), into out;
+ * -1 when it cannot be put on the wire.  Names compare in this form.
+ */
+static int
+canonical(const char *name, char *out, size_t outsz)
+{
+	unsigned char	 wire[MAXWIRE];
+	size_t		 next;
+	int		 n;
+
+	if ((n = name_pack(wire, sizeof(wire), name)) == -1)
+		return -1;
+	return name_unpack(wire, n, 0, &next, out, outsz);
 }
 
 /*
@@ -229,13 +287,16 @@ dns_parse(const unsigned char *msg, size_t len, uint16_t id,
 	unsigned	 an, rest;
 
 	answer_reset(a, name);
+	/* Owners compare with a->name in the form they are unpacked in. */
+	if (canonical(name, a->name, sizeof(a->name)) == -1)
+		return malformed(a, "a question that cannot be asked");
 	if (len < HDRSZ)
 		return malformed(a, "a reply shorter than its header");
 	if ((msg[0] << 8 | msg[1]) != id)
 		return malformed(a, "a reply with another id");
 	if ((msg[2] & 0x80) == 0 || (msg[2] & 0x78) != 0)
 		return malformed(a, "not a reply to a standard query");
-	if (!question_ok(msg, len, &off, name, type, &a->why))
+	if (!question_ok(msg, len, &off, a->name, type, &a->why))
 		return malformed(a, a->why);
 	if (msg[2] & 0x02)
 		return 1;				/* TC */
@@ -260,8 +321,9 @@ dns_parse(const unsigned char *msg, size_t len, uint16_t id,
 }
 
 /*
- * question_ok - exactly one question, and it is ours (names compare
- * without regard to case: a resolver may echo 0x20-mixed case).
+ * question_ok - exactly one question, and it is ours: the name (in
+ * canonical form) without regard to ASCII case (RFC 4343: a resolver
+ * may echo 0x20-mixed case), the type, and class IN.
  */
 static int
 question_ok(const unsigned char *msg, size_t len, size_t *off,
@@ -278,7 +340,7 @@ question_ok(const unsigned char *msg, size_t len, size_t *off,
 		*why = "a reply whose question is malformed";
 		return 0;
 	}
-	if (!dns_name_equal(qname, name) ||
+	if (strcasecmp(qname, name) != 0 ||
 	    (msg[*off] << 8 | msg[*off + 1]) != type ||
 	    (msg[*off + 2] << 8 | msg[*off + 3]) != CLASS_IN) {
 		*why = "a reply to another question";
@@ -301,7 +363,7 @@ sections_ok(const unsigned char *msg, size_t len, size_t off, unsigned n,
 	while (n-- > 0)
 		if ((rc = rr_head(msg, len, &off, &h)) != 0) {
 			malformed(a, rc == -2 ? "a malformed name (past the "
-			    "end, a pointer loop, over 255 octets)" :
+			    "end, a pointer loop or chain, over 255 octets)" :
 			    "a record runs past the end of the reply");
 			return 0;
 		}
@@ -326,7 +388,7 @@ follow_cnames(const unsigned char *msg, size_t len, size_t start,
 		for (off = start, i = 0; i < an; i++) {
 			rr_head(msg, len, &off, &h);	/* sections_ok() */
 			if (h.type != DNS_CNAME || h.class != CLASS_IN ||
-			    !dns_name_equal(h.owner, a->name))
+			    strcasecmp(h.owner, a->name) != 0)
 				continue;
 			if (hops == MAXCNAME)
 				return malformed(a, "more than 8 CNAMEs");
@@ -354,7 +416,7 @@ collect(const unsigned char *msg, size_t len, size_t off, unsigned an,
 	for (i = 0; i < an; i++) {
 		rr_head(msg, len, &off, &h);		/* sections_ok() */
 		if (h.type != type || h.class != CLASS_IN ||
-		    !dns_name_equal(h.owner, a->name))
+		    strcasecmp(h.owner, a->name) != 0)
 			continue;
 		/* One past the table is still checked, then dropped. */
 		if (rdata(msg, &h, a->nrr < DNS_MAXRR ? &a->rr[a->nrr] :
@@ -388,6 +450,9 @@ rr_head(const unsigned char *msg, size_t len, size_t *off,
 	h->class = p[2] << 8 | p[3];
 	h->ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
 	    (uint32_t)p[6] << 8 | p[7];
+	/* RFC 2181 8: a TTL with its top bit set is taken as zero. */
+	if (h->ttl > 0x7fffffffU)
+		h->ttl = 0;
 	h->rdlen = p[8] << 8 | p[9];
 	h->rdoff = *off + 10;
 	if (h->rdlen > len - h->rdoff)
@@ -409,8 +474,7 @@ rdata(const unsigned char *msg, const struct rrhead *h, struct dns_rr *rr,
 	size_t			 end = h->rdoff + h->rdlen, pos, n;
 	size_t			 len = end;	/* names may point back */
 
-	memset(rr, 0, offsetof(struct dns_rr, name));
-	rr->name[0] = '\0';
+	memset(rr, 0, sizeof(*rr));
 	rr->ttl = h->ttl;
 	switch (h->type) {
 	case DNS_A:
@@ -462,14 +526,17 @@ rdata(const unsigned char *msg, const struct rrhead *h, struct dns_rr *rr,
  * any).  -1 for a label past len, a label type other than 0 and the
  * pointer, a name over 255 octets, a pointer into the header or not
  * strictly before the start of the labels it ends (every jump goes
- * back, so no loop can form), or an out too small.
+ * back, so no loop can form), more jumps than a name of 255 octets has
+ * labels (a chain of pointers to pointers would otherwise cost a walk
+ * of half the message for each name that ends in it: RFC 9267), or an
+ * out too small.
  */
 static int
 name_unpack(const unsigned char *msg, size_t len, size_t off, size_t *next,
     char *out, size_t outsz)
 {
 	size_t		 pos = off, start = off, wire = 0, o = 0, i, ptr;
-	int		 jumped = 0;
+	int		 jumped = 0, jumps = 0;
 	unsigned	 n;
 
 	for (;;) {
@@ -480,7 +547,8 @@ name_unpack(const unsigned char *msg, size_t len, size_t off, size_t *next,
 			if (pos + 1 >= len)
 				return -1;
 			ptr = (n & 0x3f) << 8 | msg[pos + 1];
-			if (ptr < HDRSZ || ptr >= start)
+			if (ptr < HDRSZ || ptr >= start ||
+			    ++jumps > MAXWIRE / 2)
 				return -1;
 			if (!jumped)
 				*next = pos + 2;
@@ -535,19 +603,19 @@ name_out(char *out, size_t outsz, size_t *o, unsigned char c, int inlabel)
 }
 
 /*
- * dns_name_equal - two names in presentation form, ignoring ASCII case and
- * a final dot.
+ * dns_name_equal - two names in presentation form, the same in the DNS:
+ * escapes and a final dot aside, without regard to ASCII case (RFC
+ * 4343).  Names that cannot be put on the wire compare as strings.
  */
 int
 dns_name_equal(const char *x, const char *y)
 {
-	size_t	 nx = strlen(x), ny = strlen(y);
+	char	 cx[DNS_NAMESZ], cy[DNS_NAMESZ];
 
-	if (nx > 1 && x[nx - 1] == '.' && (nx < 2 || x[nx - 2] != '\\'))
-		nx--;
-	if (ny > 1 && y[ny - 1] == '.' && (ny < 2 || y[ny - 2] != '\\'))
-		ny--;
-	return nx == ny && strncasecmp(x, y, nx) == 0;
+	if (canonical(x, cx, sizeof(cx)) == -1 ||
+	    canonical(y, cy, sizeof(cy)) == -1)
+		return strcasecmp(x, y) == 0;
+	return strcasecmp(cx, cy) == 0;
 }
 
 static void
@@ -609,12 +677,19 @@ ask_udp(const struct dns_server *srv, const unsigned char *q, size_t qlen,
 	for (try = 0; try < UDP_TRIES && err == 0; try++) {
 		slice = now_ms();
 		slice += (deadline - slice) / (UDP_TRIES - try);
-		if (send(fd, q, qlen, 0) != (ssize_t)qlen) {
-			err = errno;
+		while ((n = send(fd, q, qlen, 0)) == -1 && errno == EINTR)
+			;
+		if (n != (ssize_t)qlen) {
+			err = n == -1 ? errno : EMSGSIZE;
 			break;
 		}
+		/*
+		 * MSG_DONTWAIT: poll() may say readable for a datagram the
+		 * kernel then drops (a bad UDP checksum), and a blocking
+		 * recv() would wait past the deadline.
+		 */
 		while ((rc = wait_fd(fd, POLLIN, slice)) == 1) {
-			if ((n = recv(fd, r, DNS_MSGSZ, 0)) == -1) {
+			if ((n = recv(fd, r, DNS_MSGSZ, MSG_DONTWAIT)) == -1) {
 				if (errno == EINTR || errno == EAGAIN)
 					continue;
 				err = errno;
@@ -665,12 +740,19 @@ ask_tcp(const struct dns_server *srv, const unsigned char *q, size_t qlen,
 	if ((rc = tcp_io(fd, out, 2 + qlen, POLLOUT, deadline)) == 0 &&
 	    (rc = tcp_io(fd, lenbuf, 2, POLLIN, deadline)) == 0) {
 		rlen = lenbuf[0] << 8 | lenbuf[1];
-		rc = tcp_io(fd, r, rlen, POLLIN, deadline);
+		if ((rc = tcp_io(fd, r, rlen, POLLIN, deadline)) == -3)
+			rc = -4;
 	}
 	close(fd);
 	if (rc == -2)
 		return fail(a, DNS_TIMEOUT, "no reply over TCP within the "
 		    "deadline");
+	if (rc == -3)
+		return fail(a, DNS_ERROR, "the resolver closed the TCP "
+		    "connection without a reply");
+	if (rc == -4)
+		return fail(a, DNS_MALFORMED, "a TCP reply shorter than its "
+		    "length prefix");
 	if (rc == -1)
 		return fail(a, DNS_ERROR, "the TCP connection to the "
 		    "resolver failed");
@@ -714,7 +796,8 @@ bad:
 
 /*
  * tcp_io - all of buf written (POLLOUT) or read (POLLIN) by the
- * deadline: 0, -1 on error or end of stream, -2 at the deadline.
+ * deadline, in as many segments as it comes in: 0, -1 on error, -2 at
+ * the deadline, -3 at the end of the stream.
  */
 static int
 tcp_io(int fd, unsigned char *buf, size_t len, int dir, long long deadline)
@@ -730,6 +813,8 @@ tcp_io(int fd, unsigned char *buf, size_t len, int dir, long long deadline)
 		    MSG_NOSIGNAL) : recv(fd, buf + done, len - done, 0);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (n == 0 && dir == POLLIN)
+			return -3;
 		if (n <= 0)
 			return -1;
 		done += n;

@@ -53,7 +53,11 @@ struct dns_server {
 /*
  * One record.  Names are in presentation form without the final dot
  * ("." is the root), with any octet a zone file could misread escaped
- * as RFC 1035 says ("\." "\\" "\032"): safe to print.
+ * as RFC 1035 says ("\." "\\" "\032"): safe to print.  dns_query()
+ * and dns_name_equal() read names in the same form (escapes taken, a
+ * final dot allowed), so a name given back can be asked as it is; a
+ * name from elsewhere (an SPF macro expansion) must escape its "\" and
+ * any "." that is not between labels.
  */
 struct dns_rr {
 	uint32_t	 ttl;

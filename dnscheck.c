@@ -142,6 +142,13 @@ ask(struct check *ck, const char *name, int type)
 	if (ck->dead)
 		return -1;
 	st = dns_query(&ck->srv, name, type, DNSCHECK_DEADLINE_MS, ck->a);
+	if (st == DNS_OK && ck->a->more) {
+		/* What was not kept might have been the record looked for. */
+		ck->unanswered = 1;
+		fprintf(ck->out, "; unanswered: %s %s: more than %d records, "
+		    "the first %d checked\n", name, dns_type_text(type),
+		    DNS_MAXRR, DNS_MAXRR);
+	}
 	if (st == DNS_OK || st == DNS_NODATA || st == DNS_NXDOMAIN)
 		return st == DNS_OK;
 	if (st == DNS_BADNAME) {
@@ -233,7 +240,8 @@ check_ptr(struct check *ck, const struct addr *ad)
 		return;
 	}
 	snprintf(ptr, sizeof(ptr), "%s", ck->a->rr[0].name);
-	fprintf(ck->out, "; found: %s. PTR %s.\n", rev, ptr);
+	fprintf(ck->out, "; found: %s. PTR %s%s\n", rev, ptr,
+	    strcmp(ptr, ".") == 0 ? "" : ".");
 	if ((rc = ask(ck, ptr, ad->af == AF_INET ? DNS_A : DNS_AAAA)) == -1)
 		return;
 	for (i = 0; rc == 1 && i < ck->a->nrr; i++)

@@ -20,9 +20,10 @@
  *     with one record or more, none otherwise, never more than
  *     DNS_MAXRR; a refusal says why;
  *   - every name is NUL-terminated within DNS_NAMESZ and printable
- *     ASCII without spaces (escaped); every TXT lies within the text
- *     taken, which is never more than the reply; an address is found in
- *     the reply as it is;
+ *     ASCII without spaces (escaped), and can be asked in turn (the
+ *     escapes read back); no TTL over 2^31 - 1; every TXT lies within
+ *     the text taken, which is never more than the reply; an address
+ *     is found in the reply as it is;
  *   - the same reply parsed again gives the same answer.
  */
 #define _GNU_SOURCE		/* memmem() */
@@ -47,6 +48,7 @@ static const struct {
 	{ "1.0.0.127.in-addr.arpa", DNS_PTR },
 	{ "www.example.org", DNS_A },
 	{ "www.example.org", DNS_CNAME },
+	{ "a\\.B\\000.example.org", DNS_PTR },	/* escapes, a case */
 };
 #define NQUESTIONS	(sizeof(questions) / sizeof(questions[0]))
 
@@ -175,6 +177,8 @@ check(const unsigned char *msg, size_t len, int q, int rc)
 	check_name(msg, len, one.name);
 	for (i = 0; i < one.nrr; i++) {
 		rr = &one.rr[i];
+		if (rr->ttl > 0x7fffffffU)
+			fail(msg, len, "a TTL over 2^31 - 1 (RFC 2181 8)");
 		switch (type) {
 		case DNS_A:
 		case DNS_AAAA:
@@ -202,12 +206,15 @@ check_name(const unsigned char *msg, size_t len, const char *name)
 {
 	const char	*end = memchr(name, '\0', DNS_NAMESZ);
 	const char	*p;
+	unsigned char	 q[512];
 
 	if (end == NULL || end == name)
 		fail(msg, len, "a name not terminated, or empty");
 	for (p = name; p < end; p++)
 		if (*p <= 0x20 || *p >= 0x7f)
 			fail(msg, len, "a name with an octet unescaped");
+	if (dns_make_query(q, sizeof(q), ID, name, DNS_A) == 0)
+		fail(msg, len, "a name given back that cannot be asked");
 }
 
 /*

@@ -292,7 +292,8 @@ wrong_lines() {
 
 @test "resolver: a name, port 0 or a bare IPv6 address is refused" {
 	cp "$CONF" "$TMP/base"
-	for bad in ns.example.org 127.0.0.1:0 ::1 '[::1' 127.0.0.1:65536; do
+	for bad in ns.example.org 127.0.0.1:0 127.0.0.1:00 '[::1]:0' ::1 \
+	    '[::1' 127.0.0.1:65536 127.0.0.1: '[::1]x'; do
 		cp "$TMP/base" "$CONF"
 		conf "resolver $bad"
 		run "$SMTPD" -n -f "$CONF"
@@ -306,7 +307,7 @@ wrong_lines() {
 	run "$BATS_TEST_DIRNAME/dns_test"
 	printf '%s\n' "$output" | grep -v '^ok ' || true
 	[ "$status" -eq 0 ]
-	[ "$(grep -c '^ok ' <<<"$output")" -ge 31 ]
+	[ "$(grep -c '^ok ' <<<"$output")" -ge 55 ]
 }
 
 @test "a domain with a label over 63 octets stops -D at the configuration" {
@@ -319,4 +320,82 @@ wrong_lines() {
 	[ "$status" -eq 1 ]
 	grep -q "^event=conf-error file=$CONF line=4 reason=\"domain: not a valid domain name\"$" <<<"$output"
 	! grep -q '^; ' <<<"$output"
+}
+
+@test "a forged reply from another port is never seen (the UDP socket is connected)" {
+	dnsd_start spoof
+	check
+	[ "$status" -eq 0 ]
+	[ "$(wrong_lines)" -eq 0 ]
+	# A forgery was sent, with the right id, before each reply.
+	[ "$(grep -c '^spoof$' "$TMP/queries")" -eq 7 ]
+	[ "$(grep -c '^udp ' "$TMP/queries")" -eq 7 ]
+}
+
+@test "a TCP reply split into an octet a segment is read whole" {
+	dnsd_start tcpslow
+	check
+	[ "$status" -eq 0 ]
+	[ "$(wrong_lines)" -eq 0 ]
+	grep -Fxq '; found: example.org. TXT "v=spf1 -all"' <<<"$output"
+	grep -q '^tcp mx.example.org A$' "$TMP/queries"
+}
+
+@test "a TCP reply shorter than its length prefix: malformed, exit 3 at once" {
+	dnsd_start tcpshort
+	start=$(date +%s%N)
+	check
+	ms=$((($(date +%s%N) - start) / 1000000))
+	[ "$status" -eq 3 ]
+	grep -Fxq '; unanswered: mx.example.org A: malformed reply: a TCP reply shorter than its length prefix' <<<"$output"
+	[ "$ms" -lt 4000 ]
+}
+
+@test "a resolver that takes the TCP connection and never writes: the deadline holds" {
+	dnsd_start tcpsilent
+	start=$(date +%s%N)
+	check
+	ms=$((($(date +%s%N) - start) / 1000000))
+	echo "elapsed: $ms ms"
+	[ "$status" -eq 3 ]
+	grep -Fxq '; unanswered: mx.example.org A: the resolver timed out after 5000 ms: no reply over TCP within the deadline' <<<"$output"
+	# One deadline for UDP and TCP together.
+	[ "$ms" -ge 4900 ]
+	[ "$ms" -le 8000 ]
+}
+
+@test "odd octets from the DNS are escaped: every line stays a zone file line" {
+	# A PTR target with a quote, a newline and a ';' in a label, which
+	# is asked again as it is; an SPF record with a newline, a quote and
+	# what would be a comment line of its own.
+	zone_edit 's/PTR mx.example.org/PTR we\\"ird\\010\\059.example.org/; s/v=spf1 -all/v=spf1 -all\\010; wrong: forged\\034 ;/'
+	printf '%s\n' 'we\"ird\010\059.example.org A 127.0.0.1' >>"$ZONE"
+	dnsd_start
+	check
+	[ "$status" -eq 0 ]
+	grep -Fxq '; found: 1.0.0.127.in-addr.arpa. PTR we\"ird\010\;.example.org.' <<<"$output"
+	grep -Fxq '; ok: we\"ird\010\;.example.org leads back to 127.0.0.1 (forward-confirmed; it is not the hostname mx.example.org, which is allowed)' <<<"$output"
+	grep -Fxq '; found: example.org. TXT "v=spf1 -all\010; wrong: forged\" ;"' <<<"$output"
+	[ "$(wrong_lines)" -eq 0 ]
+	! grep -Ev '^(;|[a-z0-9_.-]+\. 3600 IN )' <<<"$output"
+}
+
+@test "more TXT records than dns.c keeps: said, and the check is incomplete" {
+	for i in $(seq 1 33); do
+		echo "example.org TXT verification-token-$i"
+	done >>"$ZONE"
+	dnsd_start
+	check
+	[ "$status" -eq 3 ]
+	grep -Fxq '; unanswered: example.org TXT: more than 32 records, the first 32 checked' <<<"$output"
+	grep -Fxq '; result: incomplete, a question got no usable answer' <<<"$output"
+}
+
+@test "a PTR to the root is written as the root, not as '..'" {
+	zone_edit 's/PTR mx.example.org/PTR ./'
+	dnsd_start
+	check
+	[ "$status" -eq 1 ]
+	grep -Fxq '; found: 1.0.0.127.in-addr.arpa. PTR .' <<<"$output"
+	grep -q '^; wrong: the PTR of 127.0.0.1 is \., whose addresses' <<<"$output"
 }

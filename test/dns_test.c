@@ -6,16 +6,31 @@
  * label types 0x40 and 0x80, names of 255 and 256 octets, RDATA of the
  * wrong length, TXT strings ending at and past their record, names that
  * do not end with their RDATA, 32 and 33 records, 8 and 9 CNAMEs, and
- * the escaping of odd octets in names.  No socket: replies built here,
- * each in a buffer of exactly its size (the sanitizers see a read past
- * it).  Prints TAP; exits 1 on any failure.  make test builds it;
+ * the escaping of odd octets in names; queries with escapes, NUL
+ * octets and labels of 63 and 64; records of other classes and names,
+ * a CNAME loop, TXT records of empty and many strings, a chain of 127
+ * and 128 pointers.  Replies are
+ * built here, each in a buffer of exactly its size (the sanitizers see
+ * a read past it).  One socket: a UDP server on loopback that never
+ * answers, asked while signals interrupt poll().  Prints TAP; exits 1 on any failure.  make test builds it;
  * test/dns.bats runs it.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../dns.h"
+#include "../now.h"
 
 #define ID	0x1234
 
@@ -387,6 +402,301 @@ escapes(void)
 	    "label, escaped");
 }
 
+/* the question's name on the wire of a query for name, or "" */
+static int
+query_is(const char *q, const void *wire, size_t n)
+{
+	unsigned char	 b[600];
+	size_t		 len;
+
+	len = dns_make_query(b, sizeof(b), ID, q, DNS_A);
+	return len == 12 + n + 4 && memcmp(b + 12, wire, n) == 0;
+}
+
+static void
+queries(void)
+{
+	unsigned char	 b[600];
+	char		 q[300], l64[65];
+
+	ok(query_is("example.org", "\7example\3org", 13) &&
+	    query_is("example.org.", "\7example\3org", 13),
+	    "a query with or without the final dot");
+	ok(query_is("a\\.b.org", "\3a.b\3org", 9), "\\. is a dot in a label");
+	ok(query_is("a\\000b.org", "\3a\0b\3org", 9) &&
+	    query_is("a\\\"\\010\\;.org", "\4a\"\n;\3org", 10),
+	    "\\DDD and \\X are the octets they name");
+	ok(query_is(".", "", 1), "the root");
+	memset(l64, 'a', 64);
+	l64[64] = '\0';
+	snprintf(q, sizeof(q), "%.63s.org", l64);
+	ok(dns_make_query(b, sizeof(b), ID, q, DNS_A) == 12 + 1 + 63 + 5 + 4,
+	    "a label of 63 octets");
+	snprintf(q, sizeof(q), "%s.org", l64);
+	ok(dns_make_query(b, sizeof(b), ID, q, DNS_A) == 0,
+	    "a label of 64 octets cannot be asked");
+	snprintf(q, sizeof(q), "%.62s\\097.org", l64);
+	ok(dns_make_query(b, sizeof(b), ID, q, DNS_A) != 0 &&
+	    (snprintf(q, sizeof(q), "%.63s\\097.org", l64),
+	    dns_make_query(b, sizeof(b), ID, q, DNS_A) == 0),
+	    "an escape counts as one octet of its label");
+	ok(dns_make_query(b, sizeof(b), ID, "", DNS_A) == 0 &&
+	    dns_make_query(b, sizeof(b), ID, "a..org", DNS_A) == 0 &&
+	    dns_make_query(b, sizeof(b), ID, ".org", DNS_A) == 0 &&
+	    dns_make_query(b, sizeof(b), ID, "org\\", DNS_A) == 0 &&
+	    dns_make_query(b, sizeof(b), ID, "a\\256.org", DNS_A) == 0 &&
+	    dns_make_query(b, sizeof(b), ID, "a\\25.org", DNS_A) == 0,
+	    "an empty name or label, a lone backslash, a bad \\DDD");
+	ok(dns_name_equal("A\\.b.Example.ORG.", "a\\046B.example.org") &&
+	    !dns_name_equal("a\\.b.example.org", "a.b.example.org") &&
+	    !dns_name_equal("\\197.org", "\\229.org"),
+	    "names compare by their octets, ASCII case aside only");
+}
+
+/* a reply to "a\.b.example.org" PTR, as labels, with a PTR of target */
+static void
+escaped(void)
+{
+	static struct msg	 m;
+	unsigned char		 b[600];
+	size_t			 len;
+
+	m.n = 0;
+	u16(&m, ID);
+	u16(&m, 0x8180);
+	u16(&m, 1);
+	u16(&m, 1);
+	u16(&m, 0);
+	u16(&m, 0);
+	put(&m, "\3A.B\7example\3org", 16);
+	u8(&m, 0);
+	u16(&m, DNS_PTR);
+	u16(&m, 1);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_PTR, 15);
+	put(&m, "\11we\"ird\n\0;\3org", 14);
+	u8(&m, 0);
+	ok(parse(&m, 0, "a\\.b.example.org", DNS_PTR) == 0 &&
+	    ans.status == DNS_OK && strcmp(ans.name,
+	    "a\\.b.example.org") == 0 && strcmp(ans.rr[0].name,
+	    "we\\\"ird\\010\\000\\;.org") == 0,
+	    "a question and a target with odd octets, escaped");
+	len = dns_make_query(b, sizeof(b), ID, ans.rr[0].name, DNS_A);
+	ok(len == 12 + 15 + 4 && memcmp(b + 12, "\11we\"ird\n\0;\3org", 15) ==
+	    0, "a target asked again is the same octets");
+	ok(parse(&m, 0, "a.b.example.org", DNS_PTR) == -1,
+	    "a\\.b is not a.b");
+}
+
+/* records the answer does not take: other classes, other owners */
+static void
+others(void)
+{
+	static struct msg	 m;
+
+	head(&m, 0x8180, 3, DNS_A);
+	u16(&m, 0xc00c);
+	u16(&m, DNS_A);
+	u16(&m, 3);					/* CH */
+	u16(&m, 0);
+	u16(&m, 300);
+	u16(&m, 4);
+	put(&m, "\1\2\3\4", 4);
+	name(&m, "other.example.org");
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\5", 4);
+	name(&m, "ORG");
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\6", 4);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    ans.status == DNS_NODATA, "records of class CH and of other "
+	    "names are not the answer");
+	head(&m, 0x8180, 0, DNS_A);
+	m.b[m.n - 1] = 3;				/* QCLASS CH */
+	ok(parse(&m, 0, "example.org", DNS_A) == -1 &&
+	    strstr(ans.why, "another question") != NULL,
+	    "a reply to a question of class CH");
+	head(&m, 0x8180, 1, DNS_A);
+	u16(&m, 0xc00c);
+	u16(&m, DNS_A);
+	u16(&m, 1);
+	u16(&m, 0x8000);				/* TTL 2^31 */
+	u16(&m, 0);
+	u16(&m, 4);
+	put(&m, "\1\2\3\4", 4);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.status == DNS_OK &&
+	    ans.rr[0].ttl == 0, "a TTL with its top bit set is zero "
+	    "(RFC 2181 8)");
+}
+
+/* an A record of a name off the CNAME chain, and a CNAME loop */
+static void
+chains(void)
+{
+	static struct msg	 m;
+
+	head(&m, 0x8180, 3, DNS_A);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_CNAME, 5);
+	put(&m, "\2c1\xc0\x0c", 5);			/* c1.example.org */
+	name(&m, "c2.example.org");
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\4", 4);
+	name(&m, "C1.example.org");
+	rr(&m, DNS_A, 4);
+	put(&m, "\1\2\3\5", 4);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.status == DNS_OK &&
+	    ans.nrr == 1 && ans.rr[0].addr[3] == 5 &&
+	    strcmp(ans.name, "c1.example.org") == 0,
+	    "only the records of the end of the CNAME chain");
+	head(&m, 0x8180, 2, DNS_A);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_CNAME, 5);
+	put(&m, "\2c1\xc0\x0c", 5);
+	u16(&m, 0xc000 | 41);				/* c1.example.org */
+	rr(&m, DNS_CNAME, 2);
+	u16(&m, 0xc00c);				/* example.org */
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("more than 8 CNAMEs"), "a CNAME loop ends");
+}
+
+/* a name over 255 octets made with a pointer; TXT of odd shapes */
+static void
+shapes(void)
+{
+	static struct msg	 m;
+	char			 l63[64];
+	int			 i;
+
+	memset(l63, 'a', 63);
+	l63[63] = '\0';
+	head(&m, 0x8180, 1, DNS_PTR);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_PTR, 4 * 64 + 2);
+	for (i = 0; i < 4; i++) {			/* 256 + 13 octets */
+		u8(&m, 63);
+		put(&m, l63, 63);
+	}
+	u16(&m, 0xc00c);
+	ok(parse(&m, 0, "example.org", DNS_PTR) == 0 &&
+	    malformed("malformed"), "a name over 255 octets through a "
+	    "pointer");
+	head(&m, 0x8180, 1, DNS_TXT);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_TXT, 1);
+	u8(&m, 0);
+	ok(parse(&m, 0, "example.org", DNS_TXT) == 0 && ans.status == DNS_OK &&
+	    ans.nrr == 1 && ans.rr[0].txtlen == 0, "a TXT of one empty string");
+	head(&m, 0x8180, 1, DNS_TXT);
+	u16(&m, 0xc00c);
+	rr(&m, DNS_TXT, 300);
+	for (i = 0; i < 100; i++)
+		put(&m, "\0\1x", 3);
+	ok(parse(&m, 0, "example.org", DNS_TXT) == 0 && ans.status == DNS_OK &&
+	    ans.rr[0].txtlen == 100, "a TXT of 200 strings, half of them "
+	    "empty");
+}
+
+static volatile sig_atomic_t	 ticks;
+
+static void
+tick(int sig)
+{
+	(void)sig;
+	ticks++;
+}
+
+/*
+ * silent - a UDP server on loopback that never answers, while a signal
+ * comes every 20 ms (no SA_RESTART: poll() fails with EINTR): the
+ * query ends at its deadline, not later, not sooner, having been sent
+ * three times.
+ */
+static void
+silent(void)
+{
+	struct sockaddr_in	 sin;
+	struct sigaction	 sa;
+	struct itimerval	 it;
+	struct dns_server	 srv;
+	socklen_t		 len = sizeof(sin);
+	unsigned char		 b[600];
+	const char		*why;
+	char			 port[8];
+	long long		 t0, ms;
+	int			 fd, n = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		perror("dns_test: socket");
+		exit(1);
+	}
+	snprintf(port, sizeof(port), "%u", ntohs(sin.sin_port));
+	if (dns_server(&srv, "127.0.0.1", port, &why) == -1)
+		abort();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tick;
+	sigemptyset(&sa.sa_mask);
+	memset(&it, 0, sizeof(it));
+	it.it_interval.tv_usec = it.it_value.tv_usec = 20000;
+	if (sigaction(SIGALRM, &sa, NULL) == -1 ||
+	    setitimer(ITIMER_REAL, &it, NULL) == -1)
+		abort();
+	t0 = now_ms();
+	dns_query(&srv, "example.org", DNS_A, 600, &ans);
+	ms = now_ms() - t0;
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		n++;
+	close(fd);
+	printf("# silent: %lld ms, %d signals, %d datagrams\n", ms,
+	    (int)ticks, n);
+	ok(ans.status == DNS_TIMEOUT && ms >= 600 && ms < 900 && ticks > 10,
+	    "signals while a server is silent: the deadline holds");
+	ok(n == 3, "sent three times within the deadline");
+}
+
+/*
+ * jumps - an A record whose owner is the end of a chain of n pointers,
+ * each to the one before, the first to the question: the chain sits in
+ * the RDATA of a record of type 99 before it.
+ */
+static void
+jumps(struct msg *m, int n)
+{
+	size_t	 at;
+	int	 i;
+
+	head(m, 0x8180, 2, DNS_A);
+	u16(m, 0xc00c);
+	rr(m, 99, 2 * n);
+	for (i = 0, at = 12; i < n; i++) {
+		u16(m, 0xc000 | at);
+		at = m->n - 2;
+	}
+	u16(m, 0xc000 | at);
+	rr(m, DNS_A, 4);
+	put(m, "\1\2\3\4", 4);
+}
+
+static void
+chained(void)
+{
+	static struct msg	 m;
+
+	jumps(&m, 126);				/* the owner's is the 127th */
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 && ans.status == DNS_OK,
+	    "a name reached through 127 pointers");
+	jumps(&m, 127);
+	ok(parse(&m, 0, "example.org", DNS_A) == 0 &&
+	    malformed("pointer loop or chain"), "through 128: refused");
+}
+
 int
 main(void)
 {
@@ -398,6 +708,13 @@ main(void)
 	cnames();
 	header();
 	escapes();
+	queries();
+	escaped();
+	others();
+	chains();
+	shapes();
+	chained();
+	silent();
 	printf("1..%d\n", tests);
 	return failed ? 1 : 0;
 }

@@ -14,7 +14,10 @@
  *	www.example.org CNAME mx.example.org
  *	example.org TXT v=spf1 -all
  *
- * a TXT value being the rest of the line, cut into strings of 255.  A
+ * a TXT value being the rest of the line, cut into strings of 255.  In
+ * names and values "\DDD" is the octet of that decimal value and "\X"
+ * the octet X, as in a zone file (a dot within a label cannot be had: a
+ * name's dots all separate labels).  A
  * name with no record at all is NXDOMAIN; with records of other types
  * only, NODATA; a CNAME is followed within the zone.  The port (-p, or
  * one the kernel picks for UDP and that TCP can also bind) is written to
@@ -24,7 +27,14 @@
  * MODE: normal; silent (never answers); truncate (UDP replies carry TC
  * and no records, TCP the whole answer); badlen (the last record's
  * RDLENGTH runs 10 past the end); loop (the first record's owner is a
- * pointer to itself); badid (the id is not the query's); servfail.
+ * pointer to itself); badid (the id is not the query's); servfail;
+ * spoof (each UDP reply is preceded by a forged one, NXDOMAIN with the
+ * right id, sent from another port: "spoof" on stderr).  In the
+ * modes tcpslow, tcpshort and tcpsilent UDP replies carry TC, as in
+ * truncate, and over TCP the reply is written an octet at a time
+ * (tcpslow), with a length prefix 10 more than what follows before the
+ * connection is closed (tcpshort), or not at all, the connection held
+ * open (tcpsilent).
  * A UDP reply over 512 octets is truncated in every mode, as RFC 1035
  * says.
  */
@@ -32,6 +42,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <ctype.h>
@@ -50,11 +61,13 @@ struct rec {
 	char	 name[256];
 	int	 type;
 	char	 value[2048];
+	size_t	 vlen;		/* TXT: may hold NUL */
 };
 
 static struct rec	 zone[MAXREC];
 static size_t		 nzone;
 static const char	*mode = "normal";
+static int		 held = -1;	/* tcpsilent: the connection */
 
 static const struct { const char *name; int type; } types[] = {
 	{ "A", 1 }, { "CNAME", 5 }, { "PTR", 12 }, { "MX", 15 },
@@ -63,6 +76,10 @@ static const struct { const char *name; int type; } types[] = {
 
 static void	 load(const char *);
 static int	 type_of(const char *);
+static size_t	 decode(const char *, char *, size_t);
+static void	 spoof(const unsigned char *, size_t,
+		    const struct sockaddr_storage *, socklen_t);
+static void	 tcp_write(int, const unsigned char *, size_t);
 static size_t	 answer(const unsigned char *, size_t, unsigned char *, int);
 static size_t	 misbehave(unsigned char *, size_t, size_t, int, size_t,
 		    size_t);
@@ -119,8 +136,11 @@ main(int argc, char *argv[])
 		if ((n = recvfrom(u, q, sizeof(q), 0,
 		    (struct sockaddr *)&from, &fromlen)) <= 0)
 			continue;
-		if ((len = answer(q, n, r, 0)) > 0)
-			sendto(u, r, len, 0, (struct sockaddr *)&from, fromlen);
+		if ((len = answer(q, n, r, 0)) == 0)
+			continue;
+		if (strcmp(mode, "spoof") == 0)
+			spoof(r, len, &from, fromlen);
+		sendto(u, r, len, 0, (struct sockaddr *)&from, fromlen);
 	}
 	return 0;
 usage:
@@ -193,12 +213,72 @@ serve_tcp(int t)
 	}
 	if (got == want && want > 2 &&
 	    (len = answer(q + 2, want - 2, r + 2, 1)) > 0) {
-		r[0] = len >> 8;
-		r[1] = len & 0xff;
-		if (write(fd, r, len + 2) == -1)
-			perror("dnsd: write");
+		if (strcmp(mode, "tcpsilent") == 0) {
+			/* Held open, unanswered, until the next one. */
+			if (held != -1)
+				close(held);
+			held = fd;
+			return;
+		}
+		r[0] = (len + (strcmp(mode, "tcpshort") == 0 ? 10 : 0)) >> 8;
+		r[1] = (len + (strcmp(mode, "tcpshort") == 0 ? 10 : 0)) & 0xff;
+		tcp_write(fd, r, len + 2);
 	}
 	close(fd);
+}
+
+/*
+ * tcp_write - the reply, at once or (tcpslow) an octet a segment.
+ */
+static void
+tcp_write(int fd, const unsigned char *r, size_t len)
+{
+	struct timespec	 ms2 = { 0, 2000000 };
+	size_t		 i;
+	int		 on = 1;
+
+	if (strcmp(mode, "tcpslow") != 0) {
+		if (write(fd, r, len) == -1)
+			perror("dnsd: write");
+		return;
+	}
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		perror("dnsd: TCP_NODELAY");
+	for (i = 0; i < len; i++) {
+		if (write(fd, r + i, 1) != 1) {
+			perror("dnsd: write");
+			return;
+		}
+		nanosleep(&ms2, NULL);
+	}
+}
+
+/*
+ * spoof - a forged NXDOMAIN for the reply r, with its id, sent to the
+ * client from another port than the server's.
+ */
+static void
+spoof(const unsigned char *r, size_t len,
+    const struct sockaddr_storage *to, socklen_t tolen)
+{
+	struct sockaddr_in	 sin;
+	unsigned char		 f[MSGSZ];
+	int			 s;
+
+	memcpy(f, r, len);
+	f[3] = (f[3] & 0xf0) | 3;
+	f[6] = f[7] = 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
+	    bind(s, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    sendto(s, f, len, 0, (const struct sockaddr *)to, tolen) == -1)
+		perror("dnsd: spoof");
+	else
+		fprintf(stderr, "spoof\n");
+	if (s != -1)
+		close(s);
 }
 
 /*
@@ -308,7 +388,8 @@ misbehave(unsigned char *r, size_t len, size_t qend, int tcp, size_t first,
 		r[first] = 0xc0 | first >> 8;
 		r[first + 1] = first & 0xff;
 	}
-	if (!tcp && (len > 512 || strcmp(mode, "truncate") == 0)) {
+	if (!tcp && (len > 512 || strcmp(mode, "truncate") == 0 ||
+	    strncmp(mode, "tcp", 3) == 0)) {
 		r[2] |= 0x02;				/* TC */
 		r[6] = r[7] = 0;
 		len = qend;
@@ -329,9 +410,10 @@ put_rr(unsigned char *r, size_t room, const struct rec *rec,
 	size_t		 o, rdlen = 0, n, len;
 	char		 mxname[256];
 	unsigned	 pref;
+	int		 off = 0;
 
 	*rdlen_at = 0;
-	if (room < 600 + strlen(rec->value))
+	if (room < 600 + rec->vlen)
 		return 0;
 	if (strcasecmp(owner, qname) == 0) {
 		r[0] = 0xc0;
@@ -349,8 +431,10 @@ put_rr(unsigned char *r, size_t room, const struct rec *rec,
 		rdlen = 16;
 		break;
 	case 15:
-		if (sscanf(rec->value, "%u %255s", &pref, mxname) != 2)
-			pref = 0, strcpy(mxname, ".");
+		if (sscanf(rec->value, "%u %n", &pref, &off) != 1)
+			pref = 0, off = 0;
+		snprintf(mxname, sizeof(mxname), "%s", off ? rec->value + off :
+		    ".");
 		rd[0] = pref >> 8;
 		rd[1] = pref & 0xff;
 		rdlen = 2 + put_name(rd + 2, sizeof(rd) - 2, mxname);
@@ -360,7 +444,7 @@ put_rr(unsigned char *r, size_t room, const struct rec *rec,
 		rdlen = put_name(rd, sizeof(rd), rec->value);
 		break;
 	case 16:
-		len = strlen(rec->value);
+		len = rec->vlen;
 		for (n = 0; n < len || n == 0; n += 255) {
 			rd[rdlen] = len - n > 255 ? 255 : len - n;
 			memcpy(rd + rdlen + 1, rec->value + n, rd[rdlen]);
@@ -430,15 +514,14 @@ load(const char *path)
 		if (line[0] == '#' || sscanf(line, "%255s %15s %n", name, type,
 		    &off) != 2)
 			continue;
-		snprintf(zone[nzone].name, sizeof(zone[nzone].name), "%s",
-		    name);
+		decode(name, zone[nzone].name, sizeof(zone[nzone].name));
 		if ((zone[nzone].type = type_of(type)) == 0) {
 			fprintf(stderr, "dnsd: %s: unknown type %s\n", path,
 			    type);
 			exit(1);
 		}
-		snprintf(zone[nzone].value, sizeof(zone[nzone].value), "%s",
-		    line + off);
+		zone[nzone].vlen = decode(line + off, zone[nzone].value,
+		    sizeof(zone[nzone].value));
 		nzone++;
 	}
 	fclose(fp);
@@ -453,4 +536,30 @@ type_of(const char *s)
 		if (strcasecmp(types[i].name, s) == 0)
 			return types[i].type;
 	return 0;
+}
+
+/*
+ * decode - in, its "\DDD" and "\X" made octets, into out (NUL-ended
+ * too); its length.
+ */
+static size_t
+decode(const char *in, char *out, size_t outsz)
+{
+	size_t	 o = 0;
+
+	while (*in != '\0' && o + 1 < outsz) {
+		if (in[0] == '\\' && isdigit((unsigned char)in[1]) &&
+		    isdigit((unsigned char)in[2]) &&
+		    isdigit((unsigned char)in[3])) {
+			out[o++] = (in[1] - '0') * 100 + (in[2] - '0') * 10 +
+			    in[3] - '0';
+			in += 4;
+		} else if (in[0] == '\\' && in[1] != '\0') {
+			out[o++] = in[1];
+			in += 2;
+		} else
+			out[o++] = *in++;
+	}
+	out[o] = '\0';
+	return o;
 }
