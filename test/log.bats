@@ -106,7 +106,7 @@ v6_listen() {
 	[ "$(echo "$n" | wc -l)" -eq 1 ]
 	line_has "$n" id "$ID"
 	line_has "$n" peer 127.0.0.1
-	line_has "$n" helo c.example
+	line_has "$n" helo "\"c.example\""
 	line_has "$n" from '"<carol@sender.example>"'
 	line_has "$n" rcpts 2
 	line_has "$n" size 22		# "Subject: hello", "", "hi", with CRLF
