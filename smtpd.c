@@ -548,7 +548,7 @@ open_spool(struct conf *conf, const struct passwd *pw, struct store **st)
 {
 	struct stat	 sb;
 	int		 created = stat(conf->spool, &sb) == -1 && errno == ENOENT;
-	char		 spool[LOG_VALUE_MAX];
+	char		 spool[LOG_VALUE_MAX], user[LOG_VALUE_MAX];
 
 	if ((*st = store_open(conf->spool, conf->hostname)) == NULL)
 		return -1;
@@ -561,7 +561,8 @@ open_spool(struct conf *conf, const struct passwd *pw, struct store **st)
 		log_warnx("event=spool-owner spool=%s uid=%u user=%s "
 		    "reason=\"deliveries will fail\"",
 		    log_value(conf->spool, spool, sizeof(spool)),
-		    (unsigned)sb.st_uid, pw->pw_name);
+		    (unsigned)sb.st_uid, log_value(pw->pw_name, user,
+		    sizeof(user)));
 	return 0;
 }
 
@@ -675,11 +676,12 @@ static void
 spool_refused(const struct daemon *d, const char *path, const char *step,
     int err, const char *action)
 {
-	char	 v[LOG_VALUE_MAX];
+	char	 v[LOG_VALUE_MAX], user[LOG_VALUE_MAX];
 
 	log_warnx("event=spool-unusable spool=%s user=%s step=%s error=\"%s\" "
-	    "action=%s", log_value(path, v, sizeof(v)), d->user, step,
-	    strerror(err), action);
+	    "action=%s", log_value(path, v, sizeof(v)),
+	    log_value(d->user, user, sizeof(user)), step, strerror(err),
+	    action);
 }
 
 /*
@@ -834,6 +836,8 @@ detach(void)
 static int
 run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 {
+	char	 user[LOG_VALUE_MAX];
+
 	d->debug = foreground;
 	if (d->nl == 0) {
 		log_warnx("event=no-listen reason=\"no socket to listen on\"");
@@ -876,7 +880,8 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 	store_watch(d->store, scoreboard_spool(d->sb), d->spool_serial);
 	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s "
 	    "fs=%s seccomp=%s", (long)getpid(), d->conf.workers,
-	    d->conf.max_per_address, pw ? pw->pw_name : "(unchanged)",
+	    d->conf.max_per_address, pw ? log_value(pw->pw_name, user,
+	    sizeof(user)) : "(unchanged)",
 	    contain_name(contain_how(&d->conf, d->chroot, 1)),
 	    d->conf.seccomp && contain_syscalls_count() > 0 ? "on" : "off");
 	master(d);
