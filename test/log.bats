@@ -43,8 +43,8 @@ line_has() {
 }
 
 # documented - every event in $TMP/pairs has its entry in smtpd(8)'s
-# "Logging", and every key of it is named in that entry (error= and
-# truncated= may end any line).
+# "Logging", and every key of it is named in that entry, in the entry's
+# order (error= and truncated= may end any line).
 documented() {
 	awk -F '\t' '
 	NR == FNR {
@@ -73,10 +73,17 @@ documented() {
 				continue
 			k = w[j]
 			sub(/=.*/, "", k)
+			sub(/[^a-z0-9-]+$/, "", k)
 			for (i = 1; i <= n; i++)
-				keys[names[i], k] = 1
+				if (!((names[i], k) in keys))
+					keys[names[i], k] = ++nk[names[i]]
 		}
 		next
+	}
+	$1 != line {
+		line = $1
+		last = 0
+		split("", seen)
 	}
 	{
 		if (!($3 in known)) {
@@ -86,11 +93,23 @@ documented() {
 			next
 		}
 		if ($4 == "event" || $4 == "error" || $4 == "truncated" ||
-		    (($3, $4) in keys))
+		    ($4 in seen))
 			next
-		if (!(($3, $4) in said))
-			print "event=" $3 ": key " $4 " is not in its entry"
-		said[$3, $4] = bad = 1
+		seen[$4] = 1
+		if (!(($3, $4) in keys)) {
+			if (!(($3, $4) in said))
+				print "event=" $3 ": key " $4 " is not in its entry"
+			said[$3, $4] = bad = 1
+			next
+		}
+		# A key named again (rcpt) may come back; a new one comes in
+		# the entry order.
+		if (keys[$3, $4] < last) {
+			print "line " $1 ": key " $4 " of event=" $3 \
+			    " is out of smtpd(8)'"'"'s order"
+			bad = 1
+		}
+		last = keys[$3, $4]
 	}
 	END { exit bad }' "$BATS_TEST_DIRNAME/../smtpd.8" "$TMP/pairs"
 }
@@ -138,9 +157,9 @@ v6_listen() {
 	daemon_stop
 	cat "$LOG"
 	parse
+	documented
 	# Every line has its event, and every event is in smtpd(8).
 	[ "$(cut -f1 "$TMP/pairs" | sort -un | wc -l)" -eq "$(wc -l <"$LOG")" ]
-	documented
 	[ "$(grep -c 'event=unstructured' "$LOG")" -eq 0 ]
 	# A peer is an IPv4 address, an IPv6 one in brackets, or unknown.
 	[ -z "$({ values connect peer; values reject peer; } |
@@ -155,6 +174,7 @@ v6_listen() {
 	daemon_start
 	session
 	parse
+	documented
 	n=$(grep -n ' event=accept ' "$LOG" | cut -d: -f1)
 	[ "$(echo "$n" | wc -l)" -eq 1 ]
 	line_has "$n" id "$ID"
@@ -176,6 +196,7 @@ v6_listen() {
 	daemon_start
 	session
 	parse
+	documented
 	# RCPT refused: the sender of the transaction and the recipient.
 	grep -Fx "$(sed -n 's/ event=reject .*//p' "$LOG" | head -n 1) event=reject peer=127.0.0.1 from=\"<carol@sender.example>\" rcpt=\"<nobody@example.org>\" reply=\"550 5.1.1 <nobody@example.org>: User unknown\" command=\"RCPT TO:<nobody@example.org>\"" "$LOG"
 	grep -F ' event=reject peer=127.0.0.1 from="<carol@sender.example>" rcpt="<x@elsewhere.test>" reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"' "$LOG"
@@ -227,6 +248,7 @@ v6_listen() {
 	    "DATA" "hi" "." "QUIT"
 	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
 	parse
+	documented
 	[ "$(grep -c ' event=accept ' "$LOG")" -eq 1 ]
 	[ "$(grep -c ' event=accept-more ' "$LOG")" -ge 3 ]
 	[ "$(awk 'length($0) > 2048' "$LOG" | wc -l)" -eq 0 ]
@@ -259,6 +281,7 @@ v6_listen() {
 	daemon_stop
 	cat "$LOG"
 	parse
+	documented
 	grep -F 'event=command line="EHLO a\x22b\x5cc"' "$LOG"
 	grep -F 'event=reply line="250-mx.test Hello a\x22b\x5cc"' "$LOG"
 	grep -F 'event=command line="NOOP \x1b[1m"' "$LOG"
