@@ -293,7 +293,9 @@ v6_listen() {
 	    'event=x a=b c' 'event=x a=two words' 'event=x a="open' \
 	    'event=x a="x"y' 'event=x a="back\slash"' 'event=x  a=b' \
 	    'event=x a=b ' 'event=x A=b' 'event=x a=' \
-	    "$(printf 'event=x a="\001"')" "$(printf 'event=x a=\303\251')"; do
+	    "$(printf 'event=x a="\001"')" "$(printf 'event=x a=\303\251')" \
+	    'event=a.b x=1' 'event=A' '0123456789a event=x' \
+	    "event=x a=$(printf '%02100d' 0)"; do
 		printf '%s\n' "$bad" >"$TMP/bad"
 		! parse "$TMP/bad" || { echo "parsed: $bad"; return 1; }
 	done
