@@ -466,6 +466,7 @@ listener_add(struct daemon *d, int fd, int proxy, const char *how)
 	socklen_t		 len = sizeof(ss);
 	struct listener		*l;
 	char			 host[INET6_ADDRSTRLEN], port[8];
+	char			 name[LOG_VALUE_MAX];
 
 	if ((l = realloc(d->l, (d->nl + 1) * sizeof(*l))) == NULL)
 		fatal("realloc");
@@ -482,7 +483,10 @@ listener_add(struct daemon *d, int fd, int proxy, const char *how)
 		snprintf(l->name, sizeof(l->name), "%s%s%s:%s",
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", port);
-	log_info("event=listen addr=%s%s%s%s", l->name,
+	/* A link-local address carries its interface's name, which may
+	 * hold anything but '/' and spaces. */
+	log_info("event=listen addr=%s%s%s%s",
+	    log_value(l->name, name, sizeof(name)),
 	    proxy ? " proxy=yes" : "", how ? " from=" : "", how ? how : "");
 }
 
@@ -1390,13 +1394,15 @@ serve_conn(struct daemon *d, struct listener *l, int fd,
 	struct session_env	 env;
 	const char		*why, *p;
 	char			 peer[INET6_ADDRSTRLEN], lp[LOG_PEER_MAX];
+	char			 name[LOG_VALUE_MAX];
 	int			 r = PROXY_LOCAL, linger;
 
 	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
 	    sizeof(peer), &why)) == -1) {
 		p = addr_text(ss, peer, sizeof(peer));
 		log_warnx("event=proxy-refused peer=%s listen=%s reason=%s",
-		    log_peer(p, lp, sizeof(lp)), l->name, why);
+		    log_peer(p, lp, sizeof(lp)),
+		    log_value(l->name, name, sizeof(name)), why);
 		return 0;
 	}
 	memset(&env, 0, sizeof(env));
