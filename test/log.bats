@@ -463,6 +463,10 @@ spool_mail() {
 	    grep -Fx "event=spool-moved spool=$q reason=\"another directory is at the path: reload to use it\" action=refusing-mail" "$LOG"
 	grep -Fx "event=spool-back spool=$q action=accepting-mail" "$LOG"
 	grep -Fx "event=spool-unusable spool=$q user=$user step=open error=\"Permission denied\" action=kept-spool" "$LOG"
+	# After the store-error line of the open, as smtpd(8) says.
+	[ "$(grep -nF "event=store-error call=open file=$q error=" "$LOG" |
+	    cut -d: -f1)" -eq "$(($(grep -n '^event=spool-unusable ' "$LOG" |
+	    cut -d: -f1) - 1))" ]
 	grep -Fx "event=spool-reopened spool=$q" "$LOG"
 	grep -Eq '^[0-9a-f]{12} event=connect peer=127\.0\.0\.1 stress=yes$' "$LOG"
 	grep -Eq '^event=scoreboard busy=1 idle=0 stress=yes$' "$LOG"
