@@ -23,6 +23,15 @@
 
 #include "log.h"
 
+/*
+ * The longest escaped error text, and the room a line keeps for its
+ * tail: small enough that session.c's accept lines (LOG_LINE_MAX - 128
+ * and a session id) are never cut.
+ */
+#define LOG_ERROR_MAX	80
+#define LOG_TAIL_MAX	(sizeof(" truncated=yes") + sizeof(" error=\"\"") + \
+			    LOG_ERROR_MAX)
+
 static int	 log_stderr;
 static int	 log_verb;
 
@@ -85,18 +94,24 @@ vlog(int pri, int saved, const char *fmt, va_list ap)
 static void
 emit_line(int pri, char *line, size_t n, int saved)
 {
-	size_t	 len = strlen(line), room = LOG_LINE_MAX - 64;
-	int	 cut = n > len;
+	char	 err[LOG_ERROR_MAX];
+	size_t	 len = strlen(line);
 
-	/* strerror() texts are plain English: no '"', no '\\'. */
-	if (cut || len > room) {
-		len = cut_between_pairs(line, len < room ? len : room);
+	/*
+	 * The tail, " truncated=yes" and the error, always has its room: a
+	 * line cut with the longest strerror() after it must still end in
+	 * its closing quote.
+	 */
+	if (n > len || len > LOG_LINE_MAX - LOG_TAIL_MAX) {
+		len = cut_between_pairs(line, LOG_LINE_MAX - LOG_TAIL_MAX);
 		snprintf(line + len, LOG_LINE_MAX - len, " truncated=yes");
 		len = strlen(line);
 	}
+	/* A locale's, or an unknown errno's, text: escaped all the same. */
 	if (saved != 0)
 		snprintf(line + len, LOG_LINE_MAX - len, " error=\"%s\"",
-		    strerror(saved));
+		    log_escape(strerror(saved), strlen(strerror(saved)), err,
+		    sizeof(err)));
 	if (log_stderr) {
 		fprintf(stderr, "%s\n", line);
 		fflush(stderr);
@@ -259,12 +274,17 @@ log_value(const char *s, char *out, size_t outsz)
 /*
  * log_peer - a client's address as the log writes it: an IPv6 address
  * in brackets, as in an address literal, "unknown" when there is none.
+ * Addresses come from inet_ntop(), but the master reads the scoreboard's
+ * copy from memory a worker writes: anything that is not an address's
+ * characters is quoted and escaped, never written bare.
  */
 const char *
 log_peer(const char *addr, char *out, size_t outsz)
 {
 	if (addr == NULL || addr[0] == '\0')
 		snprintf(out, outsz, "unknown");
+	else if (strspn(addr, "0123456789abcdefABCDEF.:") != strlen(addr))
+		log_value(addr, out, outsz);
 	else if (strchr(addr, ':') != NULL)
 		snprintf(out, outsz, "[%s]", addr);
 	else

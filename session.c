@@ -994,7 +994,8 @@ log_accept(const struct session *s)
 	size_t			 i, len, head, n;
 
 	log_escape(t->from, strlen(t->from), from, sizeof(from));
-	snprintf(line, sizeof(line), "event=accept id=%s peer=%s helo=%s "
+	/* helo_ok() lets '"' and '\\' through: quoted, as client text is. */
+	snprintf(line, sizeof(line), "event=accept id=%s peer=%s helo=\"%s\" "
 	    "from=\"<%s>\" rcpts=%zu size=%" PRIu64, t->id, s->logpeer,
 	    log_escape(s->helo, strlen(s->helo), helo, sizeof(helo)),
 	    from, t->nrcpt, t->body.size);

@@ -466,6 +466,7 @@ listener_add(struct daemon *d, int fd, int proxy, const char *how)
 	socklen_t		 len = sizeof(ss);
 	struct listener		*l;
 	char			 host[INET6_ADDRSTRLEN], port[8];
+	char			 name[LOG_VALUE_MAX];
 
 	if ((l = realloc(d->l, (d->nl + 1) * sizeof(*l))) == NULL)
 		fatal("realloc");
@@ -482,7 +483,10 @@ listener_add(struct daemon *d, int fd, int proxy, const char *how)
 		snprintf(l->name, sizeof(l->name), "%s%s%s:%s",
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", port);
-	log_info("event=listen addr=%s%s%s%s", l->name,
+	/* A link-local address carries its interface's name, which may
+	 * hold anything but '/' and spaces. */
+	log_info("event=listen addr=%s%s%s%s",
+	    log_value(l->name, name, sizeof(name)),
 	    proxy ? " proxy=yes" : "", how ? " from=" : "", how ? how : "");
 }
 
@@ -548,7 +552,7 @@ open_spool(struct conf *conf, const struct passwd *pw, struct store **st)
 {
 	struct stat	 sb;
 	int		 created = stat(conf->spool, &sb) == -1 && errno == ENOENT;
-	char		 spool[LOG_VALUE_MAX];
+	char		 spool[LOG_VALUE_MAX], user[LOG_VALUE_MAX];
 
 	if ((*st = store_open(conf->spool, conf->hostname)) == NULL)
 		return -1;
@@ -561,7 +565,8 @@ open_spool(struct conf *conf, const struct passwd *pw, struct store **st)
 		log_warnx("event=spool-owner spool=%s uid=%u user=%s "
 		    "reason=\"deliveries will fail\"",
 		    log_value(conf->spool, spool, sizeof(spool)),
-		    (unsigned)sb.st_uid, pw->pw_name);
+		    (unsigned)sb.st_uid, log_value(pw->pw_name, user,
+		    sizeof(user)));
 	return 0;
 }
 
@@ -675,11 +680,12 @@ static void
 spool_refused(const struct daemon *d, const char *path, const char *step,
     int err, const char *action)
 {
-	char	 v[LOG_VALUE_MAX];
+	char	 v[LOG_VALUE_MAX], user[LOG_VALUE_MAX];
 
 	log_warnx("event=spool-unusable spool=%s user=%s step=%s error=\"%s\" "
-	    "action=%s", log_value(path, v, sizeof(v)), d->user, step,
-	    strerror(err), action);
+	    "action=%s", log_value(path, v, sizeof(v)),
+	    log_value(d->user, user, sizeof(user)), step, strerror(err),
+	    action);
 }
 
 /*
@@ -834,6 +840,8 @@ detach(void)
 static int
 run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 {
+	char	 user[LOG_VALUE_MAX];
+
 	d->debug = foreground;
 	if (d->nl == 0) {
 		log_warnx("event=no-listen reason=\"no socket to listen on\"");
@@ -876,7 +884,8 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 	store_watch(d->store, scoreboard_spool(d->sb), d->spool_serial);
 	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s "
 	    "fs=%s seccomp=%s", (long)getpid(), d->conf.workers,
-	    d->conf.max_per_address, pw ? pw->pw_name : "(unchanged)",
+	    d->conf.max_per_address, pw ? log_value(pw->pw_name, user,
+	    sizeof(user)) : "(unchanged)",
 	    contain_name(contain_how(&d->conf, d->chroot, 1)),
 	    d->conf.seccomp && contain_syscalls_count() > 0 ? "on" : "off");
 	master(d);
@@ -1385,13 +1394,15 @@ serve_conn(struct daemon *d, struct listener *l, int fd,
 	struct session_env	 env;
 	const char		*why, *p;
 	char			 peer[INET6_ADDRSTRLEN], lp[LOG_PEER_MAX];
+	char			 name[LOG_VALUE_MAX];
 	int			 r = PROXY_LOCAL, linger;
 
 	if (l->proxy && (r = proxy_read(fd, d->conf.proxy_timeout, peer,
 	    sizeof(peer), &why)) == -1) {
 		p = addr_text(ss, peer, sizeof(peer));
 		log_warnx("event=proxy-refused peer=%s listen=%s reason=%s",
-		    log_peer(p, lp, sizeof(lp)), l->name, why);
+		    log_peer(p, lp, sizeof(lp)),
+		    log_value(l->name, name, sizeof(name)), why);
 		return 0;
 	}
 	memset(&env, 0, sizeof(env));

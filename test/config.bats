@@ -112,7 +112,7 @@ not_delivered() {
 	event=reply line="250 2.1.5 Ok"
 	event=command line="DATA"
 	event=reply line="354 End data with <CR><LF>.<CR><LF>"
-	event=accept id=ID peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4 rcpt="<u@example.org>"
+	event=accept id=ID peer=unknown helo="c" from="<a@b.example>" rcpts=1 size=4 rcpt="<u@example.org>"
 	event=reply line="250 2.0.0 Ok: queued as ID"
 	event=state from=rcpt to=ready
 	event=command line="QUIT"

@@ -23,7 +23,7 @@ teardown() {
 	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
 	[ "$(count_messages example.org u)" -eq 1 ]
 	grep -q "Received: from c (\[127.0.0.1\])" "$(maildir_files example.org u)"
-	grep -Eq 'event=accept id=[^ ]+ peer=127\.0\.0\.1 helo=c from="<a@b\.example>" rcpts=1 size=[0-9]+' "$LOG"
+	grep -Eq 'event=accept id=[^ ]+ peer=127\.0\.0\.1 helo="c" from="<a@b\.example>" rcpts=1 size=[0-9]+' "$LOG"
 	# Started as root it runs as the user; else it changes no ids.
 	user='\(unchanged\)'
 	[ "$(id -u)" -ne 0 ] || user=nobody

@@ -317,5 +317,5 @@ header_session() {
 delivered_from() {
 	[ "$(count_messages example.org u)" -eq 1 ]
 	grep -Fq "Received: from c ($1)" "$(maildir_files example.org u)"
-	grep -Fq " peer=$2 helo=c from=\"<a@b.example>\" " "$LOG"
+	grep -Fq " peer=$2 helo=\"c\" from=\"<a@b.example>\" " "$LOG"
 }

@@ -2,11 +2,13 @@
  * test/linkshim.c - an LD_PRELOAD shim that plays NFS's false failure
  * (link(2), BUGS): linkat() or renameat() does its work, then reports
  * that it failed, as a client does when the server's reply was lost and
- * the retransmitted call failed.  For test/spool_check.bats, which runs
- * the real smtpd with it; nothing else uses it.
+ * the retransmitted call failed.  For test/spool_check.bats and
+ * test/log.bats, which run the real smtpd with it.
  *
  *	LINKSHIM_LINK=ERR	every linkat() that succeeds returns -1 with
- *				errno ERR (EEXIST, ENOENT or EIO)
+ *				errno ERR (EEXIST, ENOENT, EIO, or EILSEQ,
+ *				whose text is the longest, for
+ *				test/log.bats)
  *	LINKSHIM_RENAME=ERR	the same for renameat()
  *
  * The real call is made with syscall(2), not through the C library:
@@ -37,7 +39,7 @@ false_failure(const char *var, int rc)
 		const char	*name;
 		int		 e;
 	} names[] = { { "EEXIST", EEXIST }, { "ENOENT", ENOENT },
-	    { "EIO", EIO } };
+	    { "EIO", EIO }, { "EILSEQ", EILSEQ } };
 	const char	*v = getenv(var);
 	size_t		 i;
 

@@ -1,8 +1,12 @@
 #!/usr/bin/env bats
 # The log as smtpd(8)'s "Logging" gives it: every line read with that
 # grammar (test/logparse.awk), the accept line naming each mailbox, the
-# reject lines naming peer, sender, recipient and reply, and the
-# question an owner asks the log answered with grep alone.
+# reject lines naming peer, sender, recipient and reply, the question an
+# owner asks the log answered with grep alone; and the daemon driven
+# through as many of its events as a test can cause (reloads, a spool
+# moved, stress, PROXY, notify, an NFS false failure), with names that
+# want quoting, each line parsed and each event and key found in
+# smtpd(8).
 
 load helper
 
@@ -36,6 +40,78 @@ line_has() {
 	awk -F '\t' -v n="$1" -v k="$2" -v v="$3" \
 	    '$1 == n && $4 == k && $5 == v { f = 1 } END { exit !f }' \
 	    "$TMP/pairs"
+}
+
+# documented - every event in $TMP/pairs has its entry in smtpd(8)'s
+# "Logging", and every key of it is named in that entry, in the entry's
+# order (error= and truncated= may end any line).
+documented() {
+	awk -F '\t' '
+	NR == FNR {
+		# ".It Li a , b" opens the entry of a and b, up to the next .It
+		# or the end of the list; its keys are the words of its Li
+		# macros, up to the next macro (Ns, Ar, ...), before their "=".
+		if ($0 ~ /^\.It Li [a-z-]+( , [a-z-]+)*$/) {
+			sub(/^\.It Li /, "")
+			n = split($0, names, / , /)
+			for (i = 1; i <= n; i++)
+				known[names[i]] = 1
+			next
+		}
+		if ($0 ~ /^\.(It|El)( |$)/) {
+			n = 0
+			next
+		}
+		m = split($0, w, / /)
+		li = 0
+		for (j = 1; j <= m; j++) {
+			if (w[j] ~ /^\.?[A-Z][a-z][a-z]?$/) {
+				li = w[j] ~ /Li$/
+				continue
+			}
+			if (!li)
+				continue
+			k = w[j]
+			sub(/=.*/, "", k)
+			sub(/[^a-z0-9-]+$/, "", k)
+			for (i = 1; i <= n; i++)
+				if (!((names[i], k) in keys))
+					keys[names[i], k] = ++nk[names[i]]
+		}
+		next
+	}
+	$1 != line {
+		line = $1
+		last = 0
+		split("", seen)
+	}
+	{
+		if (!($3 in known)) {
+			if (!($3 in said))
+				print "event=" $3 " is not in smtpd(8)"
+			said[$3] = bad = 1
+			next
+		}
+		if ($4 == "event" || $4 == "error" || $4 == "truncated" ||
+		    ($4 in seen))
+			next
+		seen[$4] = 1
+		if (!(($3, $4) in keys)) {
+			if (!(($3, $4) in said))
+				print "event=" $3 ": key " $4 " is not in its entry"
+			said[$3, $4] = bad = 1
+			next
+		}
+		# A key named again (rcpt) may come back; a new one comes in
+		# the entry order.
+		if (keys[$3, $4] < last) {
+			print "line " $1 ": key " $4 " of event=" $3 \
+			    " is out of smtpd(8)'"'"'s order"
+			bad = 1
+		}
+		last = keys[$3, $4]
+	}
+	END { exit bad }' "$BATS_TEST_DIRNAME/../smtpd.8" "$TMP/pairs"
 }
 
 # session - a varied day: mail for bob and (through an alias) alice, a
@@ -81,13 +157,9 @@ v6_listen() {
 	daemon_stop
 	cat "$LOG"
 	parse
+	documented
 	# Every line has its event, and every event is in smtpd(8).
 	[ "$(cut -f1 "$TMP/pairs" | sort -un | wc -l)" -eq "$(wc -l <"$LOG")" ]
-	for e in $(cut -f3 "$TMP/pairs" | sort -u); do
-		grep -Eq "^\\.It Li ([a-z-]+ , )*$e( ,|\$)" \
-		    "$BATS_TEST_DIRNAME/../smtpd.8" ||
-		    { echo "event=$e is not in smtpd(8)"; return 1; }
-	done
 	[ "$(grep -c 'event=unstructured' "$LOG")" -eq 0 ]
 	# A peer is an IPv4 address, an IPv6 one in brackets, or unknown.
 	[ -z "$({ values connect peer; values reject peer; } |
@@ -102,11 +174,12 @@ v6_listen() {
 	daemon_start
 	session
 	parse
+	documented
 	n=$(grep -n ' event=accept ' "$LOG" | cut -d: -f1)
 	[ "$(echo "$n" | wc -l)" -eq 1 ]
 	line_has "$n" id "$ID"
 	line_has "$n" peer 127.0.0.1
-	line_has "$n" helo c.example
+	line_has "$n" helo "\"c.example\""
 	line_has "$n" from '"<carol@sender.example>"'
 	line_has "$n" rcpts 2
 	line_has "$n" size 22		# "Subject: hello", "", "hi", with CRLF
@@ -123,6 +196,7 @@ v6_listen() {
 	daemon_start
 	session
 	parse
+	documented
 	# RCPT refused: the sender of the transaction and the recipient.
 	grep -Fx "$(sed -n 's/ event=reject .*//p' "$LOG" | head -n 1) event=reject peer=127.0.0.1 from=\"<carol@sender.example>\" rcpt=\"<nobody@example.org>\" reply=\"550 5.1.1 <nobody@example.org>: User unknown\" command=\"RCPT TO:<nobody@example.org>\"" "$LOG"
 	grep -F ' event=reject peer=127.0.0.1 from="<carol@sender.example>" rcpt="<x@elsewhere.test>" reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"' "$LOG"
@@ -174,6 +248,7 @@ v6_listen() {
 	    "DATA" "hi" "." "QUIT"
 	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
 	parse
+	documented
 	[ "$(grep -c ' event=accept ' "$LOG")" -eq 1 ]
 	[ "$(grep -c ' event=accept-more ' "$LOG")" -ge 3 ]
 	[ "$(awk 'length($0) > 2048' "$LOG" | wc -l)" -eq 0 ]
@@ -206,6 +281,7 @@ v6_listen() {
 	daemon_stop
 	cat "$LOG"
 	parse
+	documented
 	grep -F 'event=command line="EHLO a\x22b\x5cc"' "$LOG"
 	grep -F 'event=reply line="250-mx.test Hello a\x22b\x5cc"' "$LOG"
 	grep -F 'event=command line="NOOP \x1b[1m"' "$LOG"
@@ -217,10 +293,209 @@ v6_listen() {
 	    'event=x a=b c' 'event=x a=two words' 'event=x a="open' \
 	    'event=x a="x"y' 'event=x a="back\slash"' 'event=x  a=b' \
 	    'event=x a=b ' 'event=x A=b' 'event=x a=' \
-	    "$(printf 'event=x a="\001"')" "$(printf 'event=x a=\303\251')"; do
+	    "$(printf 'event=x a="\001"')" "$(printf 'event=x a=\303\251')" \
+	    'event=a.b x=1' 'event=A' '0123456789a event=x' \
+	    "event=x a=$(printf '%02100d' 0)"; do
 		printf '%s\n' "$bad" >"$TMP/bad"
 		! parse "$TMP/bad" || { echo "parsed: $bad"; return 1; }
 	done
 	printf '%s\n' 'event=x a=b c="d e" f="\x22"' >"$TMP/good"
 	parse "$TMP/good"
+}
+
+# odd_start CONFFILE [CMD...] - daemon_start, with the configuration at
+# CONFFILE (a name that wants quoting) and CMD before smtpd (env ...).
+odd_start() {
+	local i c=$1
+	shift
+	cp "$(run_conf)" "$c"
+	chmod 644 "$c"
+	"$@" "$SMTPD" -d -f "$c" >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	for i in $(seq 1 100); do
+		grep -q 'event=start' "$LOG" && break
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	PORT=$(sed -n 's/.*event=listen addr=127\.0\.0\.1:\([0-9]*\)$/\1/p' \
+	    "$LOG" | head -n 1)
+	PPORT=$(sed -n 's/.*event=listen addr=127\.0\.0\.1:\([0-9]*\) proxy=yes$/\1/p' \
+	    "$LOG" | head -n 1)
+	[ -n "$PORT" ] && [ -n "$PPORT" ]
+}
+
+# raw_tcp PORT FORMAT - one connection: printf FORMAT's bytes, then read
+# the replies until the server closes (at most 10 s).
+raw_tcp() {
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
+	printf "$2" >&"$fd"
+	timeout 10 cat <&"$fd" | tr -d '\r'
+	exec {fd}>&-
+}
+
+@test "the daemon's own events, with names that want quoting, parse and are in smtpd(8)" {
+	local cf
+	# A spool, a configuration file and a NOTIFY_SOCKET whose names hold
+	# a quote, a backslash and (the file, the socket) a space.
+	SPOOL=$TMP/sp\"o\\ol
+	cf="$BATS_FILE_TMPDIR/my \"smtpd\\ $BATS_TEST_NUMBER.conf"
+	printf 'hostname mx.test\nspool %s\ndomain example.org\n' "$SPOOL" \
+	    >"$CONF"
+	conf "workers 2" "max-per-address 0" "timeout 2s" "mailbox bob" \
+	    "recipient-delimiter +" "listen 127.0.0.1:0" \
+	    "listen 127.0.0.1:0 proxy"
+	mkdir -p "$SPOOL/example.org/bob/.shop/"{tmp,new,cur} \
+	    "$SPOOL/example.org/bob/"{tmp,new,cur}
+	odd_start "$cf" env NOTIFY_SOCKET="$TMP/no such \"socket"
+	# A HELO with a quote and a backslash, a UTF-8 sender, a +tag into a
+	# folder, a quoted local part refused, control and 8-bit octets.
+	run raw_tcp "$PORT" 'EHLO a"b\\c\r\nMAIL FROM:<\303\251@b.example> SMTPUTF8\r\nRCPT TO:<bob+shop@example.org>\r\nRCPT TO:<"x y\\"z"@example.org>\r\nDATA\r\nhi\r\n.\r\nFROB \001\177\377\r\nQUIT\r\n'
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	# Through the proxy listener: an IPv6 client, then no header at all.
+	run raw_tcp "$PPORT" 'PROXY TCP6 2001:db8::1 2001:db8::2 1234 25\r\nEHLO p\r\nRCPT TO:<x@example.org>\r\nQUIT\r\n'
+	[[ "$output" == *"503 5.5.1 "* ]]
+	run raw_tcp "$PPORT" 'HELO x\r\n'
+	wait_log 'event=proxy-refused '
+	# A reload, a failing one, the scoreboard, the stop.
+	kill -HUP "$DPID"
+	wait_log 'event=reload '
+	echo 'frob"nicate' >>"$cf"
+	kill -HUP "$DPID"
+	wait_log 'event=reload-failed '
+	kill -USR1 "$DPID"
+	wait_log 'event=scoreboard busy='
+	daemon_stop
+	cat "$LOG"
+	parse
+	documented
+	[ "$(grep -c 'event=unstructured' "$LOG")" -eq 0 ]
+	# Each of them, as smtpd(8) gives it.
+	grep -F "event=notify-failed socket=\"$TMP/no such \\x22socket\" error=\"No such file or directory\" action=ignored" "$LOG"
+	grep -F ' event=accept ' "$LOG" | grep -F ' peer=127.0.0.1 helo="a\x22b\x5cc" from="<\xc3\xa9@b.example>" rcpts=1 size=4 rcpt="<bob@example.org>" folder="shop" rcpt-as="<bob+shop@example.org>"'
+	grep -F ' event=reject peer=127.0.0.1 from="<\xc3\xa9@b.example>" rcpt="<\x22x y\x5c\x22z\x22@example.org>" reply="550 5.1.1 <\x22x y\x5c\x22z\x22@example.org>: User unknown"' "$LOG"
+	grep -F 'command="FROB \x01\x7f\xff"' "$LOG"
+	grep -F ' event=connect peer=[2001:db8::1]' "$LOG"
+	grep -F ' event=reject peer=[2001:db8::1] reply="503 5.5.1 ' "$LOG"
+	grep -F "event=proxy-refused peer=127.0.0.1 listen=127.0.0.1:$PPORT reason=no-proxy-header" "$LOG"
+	grep -F "event=reload file=\"$BATS_FILE_TMPDIR/my \\x22smtpd\\x5c $BATS_TEST_NUMBER.conf\" workers=2" "$LOG"
+	grep -F "event=conf-error file=\"$BATS_FILE_TMPDIR/my \\x22smtpd\\x5c $BATS_TEST_NUMBER.conf\" line=" "$LOG"
+	grep -F "event=reload-failed file=\"$BATS_FILE_TMPDIR/my \\x22smtpd\\x5c $BATS_TEST_NUMBER.conf\" action=kept-running" "$LOG"
+	grep -Eq '^event=scoreboard busy=[0-9]+ idle=[0-9]+ stress=no$' "$LOG"
+	grep -Eq '^event=worker-exit pid=[0-9]+ ' "$LOG"
+	grep -Eq '^event=stop workers=2$' "$LOG"
+	# Every event this test meant to see, seen.
+	for e in start listen notify-failed connect accept reject disconnect \
+	    proxy-refused reload conf-error reload-failed scoreboard stop \
+	    worker-exit; do
+		cut -f3 "$TMP/pairs" | grep -qx -- "$e" ||
+		    { echo "no event=$e"; return 1; }
+	done
+}
+
+# logged_times ERE N - $LOG has N lines (or more) that match.
+logged_times() {
+	[ "$(grep -Ec "$1" "$LOG")" -ge "$2" ]
+}
+
+# spool_mail - one message to u@example.org over TCP; replies in $output.
+spool_mail() {
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<u@example.org>" "DATA" "hi" "." "QUIT"
+}
+
+@test "the spool's, the stress's and the scoreboard's events parse and are in smtpd(8)" {
+	local fd user reopened=1
+	user=$(id -un)
+	[ "$(id -u)" -ne 0 ] || user=nobody
+	SPOOL=$TMP/sp\"o\\ol
+	printf 'hostname mx.test\nspool %s\ndomain example.org\n' "$SPOOL" \
+	    >"$CONF"
+	conf "workers 1" "max-per-address 0" "timeout 3s"
+	mkdir "$SPOOL"
+	daemon_start
+	# Another (empty) directory put at the path in one rename(2), as a
+	# mount over it would: refused; a reload takes it.
+	if command -v perl >/dev/null; then
+		mkdir "$TMP/fresh"
+		[ "$(id -u)" -ne 0 ] || chown nobody: "$TMP/fresh"
+		perl -e 'rename($ARGV[0], $ARGV[1]) or die "$!\n"' \
+		    "$TMP/fresh" "$SPOOL"
+		wait_log '^event=spool-moved spool=".*" reason="another '
+		kill -HUP "$DPID"
+		wait_log '^event=spool-reopened spool="'
+		reopened=2
+	fi
+	# One worker, held by one client: stress, and a busy slot.
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+	wait_log 'event=stress state=on busy=1 workers=1'
+	kill -USR1 "$DPID"
+	wait_log 'event=scoreboard pid=[0-9]+ state=busy peer=127\.0\.0\.1 '
+	exec {fd}>&-
+	wait_log 'event=stress state=off'
+	# The spool renamed away: refused; back: taken again.
+	mv "$SPOOL" "$TMP/spool.old"
+	wait_log '^event=spool-moved spool=".*" error='
+	spool_mail
+	[[ "$output" == *"451 4.3.0 "* ]]
+	grep -q 'event=store-refused .*reason=spool-moved' "$LOG"
+	mv "$TMP/spool.old" "$SPOOL"
+	wait_log '^event=spool-back spool="'
+	# A reload onto a spool the user cannot open, then onto a new one.
+	mv "$SPOOL" "$TMP/spool.old"
+	mkdir -m 000 "$SPOOL"
+	kill -HUP "$DPID"
+	wait_log 'event=spool-unusable .* action=kept-spool$'
+	chmod 700 "$SPOOL"
+	[ "$(id -u)" -ne 0 ] || chown nobody: "$SPOOL"
+	kill -HUP "$DPID"
+	wait_for logged_times '^event=spool-reopened ' "$reopened"
+	spool_mail
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	daemon_stop
+	cat "$LOG"
+	parse
+	documented
+	[ "$(grep -c 'event=unstructured' "$LOG")" -eq 0 ]
+	local q="\"$TMP/sp\\x22o\\x5col\""
+	grep -Fx "event=spool-moved spool=$q error=\"No such file or directory\" action=refusing-mail" "$LOG"
+	! command -v perl >/dev/null ||
+	    grep -Fx "event=spool-moved spool=$q reason=\"another directory is at the path: reload to use it\" action=refusing-mail" "$LOG"
+	grep -Fx "event=spool-back spool=$q action=accepting-mail" "$LOG"
+	grep -Fx "event=spool-unusable spool=$q user=$user step=open error=\"Permission denied\" action=kept-spool" "$LOG"
+	# After the store-error line of the open, as smtpd(8) says.
+	[ "$(grep -nF "event=store-error call=open file=$q error=" "$LOG" |
+	    cut -d: -f1)" -eq "$(($(grep -n '^event=spool-unusable ' "$LOG" |
+	    cut -d: -f1) - 1))" ]
+	grep -Fx "event=spool-reopened spool=$q" "$LOG"
+	grep -Eq '^[0-9a-f]{12} event=connect peer=127\.0\.0\.1 stress=yes$' "$LOG"
+	grep -Eq '^event=scoreboard busy=1 idle=0 stress=yes$' "$LOG"
+	for e in start listen stress scoreboard spool-moved store-refused \
+	    spool-back spool-unusable spool-reopened reload accept stop; do
+		cut -f3 "$TMP/pairs" | grep -qx -- "$e" ||
+		    { echo "no event=$e"; return 1; }
+	done
+}
+
+@test "a store-false-failure into a folder parses and is in smtpd(8)" {
+	local shim=$BATS_TEST_DIRNAME/linkshim.so
+	[ -f "$shim" ] || skip "test/linkshim.so is not built (make test builds it)"
+	# The link says EILSEQ, the longest error text glibc has, after it
+	# took place (as NFS can).
+	printf '#!/bin/sh\nASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 LD_PRELOAD=%s LINKSHIM_LINK=EILSEQ exec %s "$@"\n' \
+	    "$shim" "$SMTPD" >"$TMP/smtpd-shim"
+	chmod 755 "$TMP/smtpd-shim"
+	conf "recipient-delimiter +"
+	mkdir -p "$SPOOL/example.org/bob/.shop/"{tmp,new,cur} \
+	    "$SPOOL/example.org/bob/"{tmp,new,cur}
+	SMTPD=$TMP/smtpd-shim run smtp "EHLO c" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<bob+shop@example.org>" "RCPT TO:<alice@example.org>" \
+	    "DATA" "hi" "." "QUIT"
+	[ "$status" -eq 0 ]
+	id=$(queued_id)
+	[ -n "$id" ]
+	cat "$LOG"
+	parse
+	documented
+	grep -Fx "event=store-false-failure id=$id maildir=example.org/bob/.shop op=link error=\"Invalid or incomplete multibyte or wide character\" action=delivered" "$LOG"
 }

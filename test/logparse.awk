@@ -1,7 +1,7 @@
 # test/logparse.awk - read smtpd's log lines with the grammar of
 # smtpd(8), "Logging", and nothing looser; run with LC_ALL=C.
 #
-#	line	= [session SP] "event=" name *(SP pair)
+#	line	= [session SP] "event=" name *(SP pair), 2048 octets at most
 #	session	= 12 lowercase hex digits
 #	pair	= key "=" value
 #	key	= 1*(lowercase letter / digit / "-"), as is name
@@ -31,16 +31,21 @@ BEGIN {
 		}
 		s = substr(s, RSTART + RLENGTH)
 	}
+	if (length(s) > 2048) {
+		fail("longer than 2048 octets")
+		next
+	}
 	sid = "-"
 	if (match(s, /^[0-9a-f]+ /) && RLENGTH == 13) {
 		sid = substr(s, 1, 12)
 		s = substr(s, 14)
 	}
-	if (!match(s, /^event=[a-z0-9-]+/)) {
-		fail("no event= first")
+	if (!match(s, /^event=[a-z0-9-]+( |$)/)) {
+		fail("no event=NAME first")
 		next
 	}
 	event = substr(s, 7, RLENGTH - 6)
+	sub(/ $/, "", event)
 	n = 0
 	while (s != "") {
 		if (!match(s, /^[a-z0-9-]+=/)) {

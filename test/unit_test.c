@@ -133,6 +133,29 @@ quotes_even(const char *s)
 	return q % 2 == 0;
 }
 
+/*
+ * log_tail - a line cut just short of the limit, with the longest
+ * error text glibc has: the error= still ends in its quote.
+ */
+static void
+log_tail(void)
+{
+	char	 pairs[2200], line[4096], want[128];
+	size_t	 len;
+
+	for (len = 0; len + 4 < sizeof(pairs); len += 4)
+		memcpy(pairs + len, "p=1 ", 4);
+	pairs[len] = '\0';
+	errno = EILSEQ;
+	snprintf(want, sizeof(want), " truncated=yes error=\"%s\"",
+	    strerror(EILSEQ));
+	LOGGED(line, log_warn("event=x %s", pairs));
+	len = strlen(line);
+	check(len < LOG_LINE_MAX && quotes_even(line) &&
+	    len > strlen(want) && strcmp(line + len - strlen(want), want) == 0,
+	    "log: a line cut at the limit keeps room for a long error=");
+}
+
 static void
 log_lines(void)
 {
@@ -181,6 +204,10 @@ log_lines(void)
 	    0 && strcmp(log_peer("", v, sizeof(v)), "unknown") == 0 &&
 	    strcmp(log_peer(NULL, v, sizeof(v)), "unknown") == 0,
 	    "log: an IPv6 peer in brackets, none is unknown");
+	check(strcmp(log_peer("1.2.3.4 x=\"y", v, sizeof(v)),
+	    "\"1.2.3.4 x=\\x22y\"") == 0,
+	    "log: a peer that is no address is quoted, never bare");
+	log_tail();
 }
 
 int

@@ -331,7 +331,7 @@ log_keys() {
 	cat >"$TMP/want" <<-EOF
 	$sid event=connect peer=unknown
 	$sid event=reject peer=unknown from="<a@b.example>" rcpt="<x@elsewhere.test>" reply="550 5.7.1 <x@elsewhere.test>: Relay access denied" command="RCPT TO:<x@elsewhere.test>"
-	$sid event=accept id=$id peer=unknown helo=c from="<a@b.example>" rcpts=1 size=4 rcpt="<u@example.org>"
+	$sid event=accept id=$id peer=unknown helo="c" from="<a@b.example>" rcpts=1 size=4 rcpt="<u@example.org>"
 	$sid event=disconnect messages=1 errors=1 junk=0
 	EOF
 	diff -u "$TMP/want" "$LOG"
