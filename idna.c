@@ -40,7 +40,6 @@
 static uint32_t	 adapt(uint32_t, uint32_t, int);
 static uint32_t	 threshold(uint32_t, uint32_t);
 static int	 digit_value(int);
-static size_t	 utf8_next(const unsigned char *, size_t, uint32_t *);
 static int	 ldh(uint32_t);
 static int	 label_ascii(const char *, size_t, char *, size_t *);
 static int	 label_unicode(const char *, size_t, char *, size_t *);
@@ -204,16 +203,20 @@ punycode_decode(const char *in, size_t n, uint32_t *out, size_t *outlen)
 }
 
 /*
- * utf8_next - the code point of the well-formed UTF-8 sequence of two to
- * four octets at u (RFC 3629: no overlongs, no surrogates), and its
- * length; 0 if it is not one.
+ * utf8_decode - the code point of the well-formed UTF-8 sequence of two
+ * to four octets at u, of which n may be read (RFC 3629: no overlongs,
+ * no surrogates, nothing past U+10FFFF), into *cpp if cpp is not NULL;
+ * its length, or 0 if it is not one.  addr.c checks an address's UTF-8
+ * with it, so that the grammar and idna.c agree on what UTF-8 is.
  */
-static size_t
-utf8_next(const unsigned char *u, size_t n, uint32_t *cpp)
+size_t
+utf8_decode(const unsigned char *u, size_t n, uint32_t *cpp)
 {
 	size_t		 len, i;
 	uint32_t	 cp;
 
+	if (n == 0)
+		return 0;
 	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
 		len = 2;
 		cp = u[0] & 0x1f;
@@ -235,7 +238,8 @@ utf8_next(const unsigned char *u, size_t n, uint32_t *cpp)
 	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
-	*cpp = cp;
+	if (cpp != NULL)
+		*cpp = cp;
 	return len;
 }
 
@@ -330,7 +334,7 @@ label_unicode(const char *s, size_t n, char *out, size_t *outlen)
 			k = 1;
 			cp[ncp] = u[i] >= 'A' && u[i] <= 'Z' ?
 			    u[i] - 'A' + 'a' : u[i];
-		} else if ((k = utf8_next(u + i, n - i, &cp[ncp])) == 0)
+		} else if ((k = utf8_decode(u + i, n - i, &cp[ncp])) == 0)
 			return -1;
 		ncp++;
 	}
