@@ -255,18 +255,24 @@ ldh(uint32_t c)
 
 /*
  * ulabel_ok - the label as code points: ASCII only where LDH, no hyphen
- * at either end (RFC 5891 4.2.3.1), nothing that is not a scalar value.
+ * at either end nor in the third and fourth positions (RFC 5891
+ * 4.2.3.1), nothing that is not a scalar value, and no C1 control
+ * (U+0080 to U+009F), the one class of IDNA2008's DISALLOWED that
+ * needs no table and that "xn--a" would otherwise decode to.  The same
+ * test for a U-label as written and for what an A-label decodes to, so
+ * that a label refused in one form is refused in the other.
  */
 static int
 ulabel_ok(const uint32_t *cp, size_t n)
 {
 	size_t	 i;
 
-	if (n == 0 || cp[0] == '-' || cp[n - 1] == '-')
+	if (n == 0 || cp[0] == '-' || cp[n - 1] == '-' ||
+	    (n >= 4 && cp[2] == '-' && cp[3] == '-'))
 		return 0;
 	for (i = 0; i < n; i++)
-		if (cp[i] < 0x80 ? !ldh(cp[i]) : cp[i] > 0x10ffff ||
-		    (cp[i] >= 0xd800 && cp[i] <= 0xdfff))
+		if (cp[i] < 0x80 ? !ldh(cp[i]) : cp[i] <= 0x9f ||
+		    cp[i] > 0x10ffff || (cp[i] >= 0xd800 && cp[i] <= 0xdfff))
 			return 0;
 	return 1;
 }
@@ -338,8 +344,7 @@ label_unicode(const char *s, size_t n, char *out, size_t *outlen)
 			return -1;
 		ncp++;
 	}
-	/* RFC 5891 4.2.3.1: "--" in the third and fourth positions. */
-	if (!ulabel_ok(cp, ncp) || (ncp >= 4 && cp[2] == '-' && cp[3] == '-'))
+	if (!ulabel_ok(cp, ncp))
 		return -1;
 	memcpy(out, "xn--", 4);
 	room = IDNA_LABEL_MAX - 4;
