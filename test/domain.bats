@@ -342,6 +342,18 @@ check_conf() {
 	[ "$(find "$SPOOL" -path "*/new/*" -type f | wc -l)" -eq 1 ]
 }
 
+@test "a NUL inside a tag ends nothing early: the command is refused whole" {
+	conf "recipient-delimiter +"
+	mkdir -p "$SPOOL/example.org/bob/"{tmp,new,cur}
+	printf '%s\r\n' "HELO client.test" "MAIL FROM:<s@client.test>" \
+	    >"$TMP/in"
+	printf 'RCPT TO:<bob+a\0/../x@example.org>\r\nQUIT\r\n' >>"$TMP/in"
+	run smtpd_pipe <"$TMP/in"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "500 5.5.2 NUL character in command" ]
+	[ -z "$(find "$SPOOL" -path "*/new/*" -type f)" ]
+}
+
 @test "a long tag and a tag in capitals are lowercased, and may name a folder" {
 	local t
 	t=$(printf 't%.0s' {1..59})
