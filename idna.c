@@ -257,7 +257,7 @@ ldh(uint32_t c)
  * ulabel_ok - the label as code points: ASCII only where LDH, no hyphen
  * at either end nor in the third and fourth positions (RFC 5891
  * 4.2.3.1), nothing that is not a scalar value, and no C1 control
- * (U+0080 to U+009F), the one class of IDNA2008's DISALLOWED that
+ * (U+0080 to U+009F), a part of IDNA2008's DISALLOWED that
  * needs no table and that "xn--a" would otherwise decode to.  The same
  * test for a U-label as written and for what an A-label decodes to, so
  * that a label refused in one form is refused in the other.
