@@ -30,7 +30,6 @@ static int	 atext(int);
 static const char *parse_local(const char *, struct addr_path *);
 static const char *parse_domain(const char *, char *, size_t, int *);
 static const char *skip_route(const char *);
-static size_t	 utf8_seq(const unsigned char *);
 static int	 canonical(const char *, struct addr_path *);
 
 /*
@@ -130,7 +129,8 @@ parse_local(const char *p, struct addr_path *pa)
 		if (quoted && *u == '\\')	/* quoted-pairSMTP */
 			u++;
 		if (*u >= 0x80) {
-			if ((k = utf8_seq(u)) == 0)
+			if ((k = utf8_decode(u, strnlen((const char *)u, 4),
+			    NULL)) == 0)
 				return NULL;
 			pa->nonascii = 1;
 		} else if (quoted) {
@@ -175,7 +175,8 @@ parse_domain(const char *p, char *buf, size_t bufsz, int *nonascii)
 			if (n > 0 && (*u < 33 || *u > 126 || *u == '['))
 				return NULL;
 		} else if (*u >= 0x80) {
-			if ((k = utf8_seq(u)) == 0)
+			if ((k = utf8_decode(u, strnlen((const char *)u, 4),
+			    NULL)) == 0)
 				return NULL;
 			*nonascii = 1;
 		} else if (*u == '.') {
@@ -222,38 +223,6 @@ skip_route(const char *p)
 		if (*p++ != ',')
 			return NULL;
 	}
-}
-
-/*
- * utf8_seq - the length of the well-formed UTF-8 sequence of two to four
- * octets at u (RFC 3629), or 0: no overlongs, no surrogates.
- */
-static size_t
-utf8_seq(const unsigned char *u)
-{
-	size_t	 len, i;
-	unsigned cp;
-
-	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
-		len = 2;
-		cp = u[0] & 0x1f;
-	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
-		len = 3;
-		cp = u[0] & 0x0f;
-	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
-		len = 4;
-		cp = u[0] & 0x07;
-	} else
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((u[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (u[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
 }
 
 /*

@@ -40,7 +40,6 @@
 static uint32_t	 adapt(uint32_t, uint32_t, int);
 static uint32_t	 threshold(uint32_t, uint32_t);
 static int	 digit_value(int);
-static size_t	 utf8_next(const unsigned char *, size_t, uint32_t *);
 static int	 ldh(uint32_t);
 static int	 label_ascii(const char *, size_t, char *, size_t *);
 static int	 label_unicode(const char *, size_t, char *, size_t *);
@@ -204,16 +203,20 @@ punycode_decode(const char *in, size_t n, uint32_t *out, size_t *outlen)
 }
 
 /*
- * utf8_next - the code point of the well-formed UTF-8 sequence of two to
- * four octets at u (RFC 3629: no overlongs, no surrogates), and its
- * length; 0 if it is not one.
+ * utf8_decode - the code point of the well-formed UTF-8 sequence of two
+ * to four octets at u, of which n may be read (RFC 3629: no overlongs,
+ * no surrogates, nothing past U+10FFFF), into *cpp if cpp is not NULL;
+ * its length, or 0 if it is not one.  addr.c checks an address's UTF-8
+ * with it, so that the grammar and idna.c agree on what UTF-8 is.
  */
-static size_t
-utf8_next(const unsigned char *u, size_t n, uint32_t *cpp)
+size_t
+utf8_decode(const unsigned char *u, size_t n, uint32_t *cpp)
 {
 	size_t		 len, i;
 	uint32_t	 cp;
 
+	if (n == 0)
+		return 0;
 	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
 		len = 2;
 		cp = u[0] & 0x1f;
@@ -235,7 +238,8 @@ utf8_next(const unsigned char *u, size_t n, uint32_t *cpp)
 	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
-	*cpp = cp;
+	if (cpp != NULL)
+		*cpp = cp;
 	return len;
 }
 
@@ -251,18 +255,24 @@ ldh(uint32_t c)
 
 /*
  * ulabel_ok - the label as code points: ASCII only where LDH, no hyphen
- * at either end (RFC 5891 4.2.3.1), nothing that is not a scalar value.
+ * at either end nor in the third and fourth positions (RFC 5891
+ * 4.2.3.1), nothing that is not a scalar value, and no C1 control
+ * (U+0080 to U+009F), a part of IDNA2008's DISALLOWED that
+ * needs no table and that "xn--a" would otherwise decode to.  The same
+ * test for a U-label as written and for what an A-label decodes to, so
+ * that a label refused in one form is refused in the other.
  */
 static int
 ulabel_ok(const uint32_t *cp, size_t n)
 {
 	size_t	 i;
 
-	if (n == 0 || cp[0] == '-' || cp[n - 1] == '-')
+	if (n == 0 || cp[0] == '-' || cp[n - 1] == '-' ||
+	    (n >= 4 && cp[2] == '-' && cp[3] == '-'))
 		return 0;
 	for (i = 0; i < n; i++)
-		if (cp[i] < 0x80 ? !ldh(cp[i]) : cp[i] > 0x10ffff ||
-		    (cp[i] >= 0xd800 && cp[i] <= 0xdfff))
+		if (cp[i] < 0x80 ? !ldh(cp[i]) : cp[i] <= 0x9f ||
+		    cp[i] > 0x10ffff || (cp[i] >= 0xd800 && cp[i] <= 0xdfff))
 			return 0;
 	return 1;
 }
@@ -330,12 +340,11 @@ label_unicode(const char *s, size_t n, char *out, size_t *outlen)
 			k = 1;
 			cp[ncp] = u[i] >= 'A' && u[i] <= 'Z' ?
 			    u[i] - 'A' + 'a' : u[i];
-		} else if ((k = utf8_next(u + i, n - i, &cp[ncp])) == 0)
+		} else if ((k = utf8_decode(u + i, n - i, &cp[ncp])) == 0)
 			return -1;
 		ncp++;
 	}
-	/* RFC 5891 4.2.3.1: "--" in the third and fourth positions. */
-	if (!ulabel_ok(cp, ncp) || (ncp >= 4 && cp[2] == '-' && cp[3] == '-'))
+	if (!ulabel_ok(cp, ncp))
 		return -1;
 	memcpy(out, "xn--", 4);
 	room = IDNA_LABEL_MAX - 4;

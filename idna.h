@@ -8,6 +8,7 @@
  * conf.c and addr.c compare like with like and every spool path is
  * ASCII.  Pure functions of their arguments: no I/O, no locale, no
  * Unicode tables (so no case mapping or normalisation beyond ASCII).
+ * utf8_decode() is the one UTF-8 decoder, which addr.c uses too.
  * test/addr_test.c runs RFC 3492's samples through them.
  */
 #ifndef IDNA_H
@@ -22,5 +23,6 @@
 int	punycode_encode(const uint32_t *, size_t, char *, size_t *);
 int	punycode_decode(const char *, size_t, uint32_t *, size_t *);
 int	idna_domain(const char *, char *, size_t);
+size_t	utf8_decode(const unsigned char *, size_t, uint32_t *);
 
 #endif

@@ -22,6 +22,15 @@
 #define D55	"ddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 #define D56	D55 "d"
 #define D189	D63 "." D63 "." D61
+/* A 57-octet U-label whose A-label has 63 octets: "xn--" D55 "-oxf". */
+#define U57	"\xc3\xbc" D55
+#define A63	"xn--" D55 "-oxf"
+/* 15 code points past U+FFFF, 60 octets of UTF-8, 64 as an A-label. */
+#define U60	"\xf0\xba\x80\x80\xf0\xb7\x80\x80\xf0\xb4\x80\x80" \
+		"\xf0\xb1\x80\x80\xf0\xae\x80\x80\xf0\xab\x80\x80" \
+		"\xf0\xa8\x80\x80\xf0\xa5\x80\x80\xf0\xa2\x80\x80" \
+		"\xf0\x9f\x80\x80\xf0\x9c\x80\x80\xf0\x99\x80\x80" \
+		"\xf0\x96\x80\x80\xf0\x93\x80\x80\xf0\x90\x80\x80"
 
 struct path_case {
 	const char	*in;
@@ -91,6 +100,21 @@ static const struct path_case paths[] = {
 	{ "<u@xn--99999a.example>", 0, 0, NULL, NULL, 0, "bad domain" },
 	{ "<u@xn--abc-.example>", 0, 0, NULL, NULL, 0, "bad domain" },
 	{ "<u@[IPv6:::1]>", 0, 1, "u", "[ipv6:::1]", 0, "" },
+	/* RFC 5321 has no trailing dot; 253 octets counted as A-labels,
+	 * so 231 octets of U-labels can be too long. */
+	{ "<u@example.org.>", 0, 0, NULL, NULL, 0, "bad domain" },
+	{ "<u@" U57 "." U57 "." U57 "." D61 ">", 0, 1, "u",
+	    A63 "." A63 "." A63 "." D61, 1, "" },
+	{ "<u@" U57 "." U57 "." U57 "." U57 ">", 0, 0, NULL, NULL, 0,
+	    "bad domain" },
+	{ "<u@" U60 ".example>", 0, 0, NULL, NULL, 0, "bad domain" },
+	{ "<u@xn--a.example>", 0, 0, NULL, NULL, 0, "bad domain" },
+	/* A tag in UTF-8 stays whole; the path may hold what no mailbox
+	 * name may (txn.c and store.c refuse it there). */
+	{ "<j\xc3\xbcrgen+t\xc3\xa4g@example.org>", 0, 1,
+	    "j\xc3\xbcrgen+t\xc3\xa4g", "example.org", 1, "" },
+	{ "<\"Bob+../X\"@example.org>", 0, 1, "bob+../x", "example.org", 0,
+	    "" },
 	{ "<\xc0\xaf@example.org>", 0, 0, NULL, NULL, 0, "bad local part" },
 	{ "<\xed\xa0\x80@example.org>", 0, 0, NULL, NULL, 0,
 	    "bad local part" },
@@ -232,6 +256,16 @@ static const struct idna_case idnas[] = {
 	{ "-b\xc3\xbc" "cher.example", NULL },
 	{ "ab--\xc3\xbc.example", NULL },
 	{ "\xed\xa0\x80.example", NULL },
+	/* The same rules for what an A-label decodes to: "ab--\xc3\xbc",
+	 * and U+0080, a C1 control, as A-label and as U-label. */
+	{ "xn--ab---3ra.example", NULL },
+	{ "xn--a.example", NULL },
+	{ "\xc2\x80.example", NULL },
+	{ "\xc2\x9f.example", NULL },
+	{ "\xc2\xa1.example", "xn--7a.example" },
+	/* No trailing dot, no root. */
+	{ "example.org.", NULL },
+	{ ".", NULL },
 	/* Empty labels; 63 octets a label and 253 a domain, as A-labels. */
 	{ "example..org", NULL },
 	{ ".example", NULL },
@@ -243,6 +277,11 @@ static const struct idna_case idnas[] = {
 	/* "xn--" and 59 octets of Punycode is the longest U-label. */
 	{ "\xc3\xbc" D56 ".example", NULL },
 	{ "\xc3\xbc" D55 ".example", "xn--" D55 "-oxf.example" },
+	/* 60 octets as written, 64 as an A-label. */
+	{ U60 ".example", NULL },
+	/* 231 octets as written: 253 or 255 as A-labels. */
+	{ U57 "." U57 "." U57 "." D61, A63 "." A63 "." A63 "." D61 },
+	{ U57 "." U57 "." U57 "." U57, NULL },
 };
 
 static int	 check_path(const struct path_case *);

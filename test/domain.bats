@@ -127,6 +127,52 @@ check_conf() {
 	[ "${lines[4]}" = "event=conf-error file=$CONF line=8 reason=\"hostname: not a valid host name\"" ]
 }
 
+@test "an A-label in capitals is the domain; a trailing dot is refused" {
+	conf "domain $A"
+	run send "" "u@XN--BCHER-KVA.EXAMPLE" "v@Xn--Bcher-Kva.Example" \
+	    "w@$A." "x@example.org."
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	[ "${lines[10]}" = "250 2.1.5 Ok" ]
+	[ "${lines[11]}" = "501 5.1.3 Bad recipient address syntax" ]
+	[ "${lines[12]}" = "501 5.1.3 Bad recipient address syntax" ]
+	stored "$A" u
+	stored "$A" v
+	[ "$(ls "$SPOOL")" = "$A" ]
+}
+
+@test "the config refuses a trailing dot and an A-label that decodes badly" {
+	conf "domain example.net." "hostname mx.example.net." \
+	    "alias @example.org. bob" "domain xn--a.example" \
+	    "domain xn--ab---3ra.example"
+	run check_conf
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 5 ]
+	[ "${lines[0]}" = "event=conf-error file=$CONF line=4 reason=\"domain: not a valid domain name\"" ]
+	[ "${lines[1]}" = "event=conf-error file=$CONF line=5 reason=\"hostname: not a valid host name\"" ]
+	[[ "${lines[2]}" == "event=conf-error file=$CONF line=6 reason=\"alias: "* ]]
+	[ "${lines[3]}" = "event=conf-error file=$CONF line=7 reason=\"domain: not a valid domain name\"" ]
+	[ "${lines[4]}" = "event=conf-error file=$CONF line=8 reason=\"domain: not a valid domain name\"" ]
+}
+
+@test "limits count the A-label: a short U-label can be too long" {
+	# 15 code points past U+FFFF: 60 octets, 64 as an A-label.
+	local long=$'\xf0\xba\x80\x80\xf0\xb7\x80\x80\xf0\xb4\x80\x80\xf0\xb1\x80\x80\xf0\xae\x80\x80\xf0\xab\x80\x80\xf0\xa8\x80\x80\xf0\xa5\x80\x80\xf0\xa2\x80\x80\xf0\x9f\x80\x80\xf0\x9c\x80\x80\xf0\x99\x80\x80\xf0\x96\x80\x80\xf0\x93\x80\x80\xf0\x90\x80\x80'
+	[ "$(printf %s "$long" | wc -c)" -eq 60 ]
+	conf "domain *"
+	run send " SMTPUTF8" "u@$long.example" "v@$U"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "501 5.1.3 Bad recipient address syntax" ]
+	[ "${lines[10]}" = "250 2.1.5 Ok" ]
+	[ "$(ls "$SPOOL")" = "$A" ]
+	# The config says the same.
+	smtpd_setup
+	conf "domain $long.example"
+	run check_conf
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"reason=\"domain: not a valid domain name\""* ]]
+}
+
 @test "a U-label hostname is greeted with as its A-label" {
 	conf "hostname mx.$U"
 	run smtp "QUIT"
@@ -168,6 +214,33 @@ check_conf() {
 	stored example.org alice
 	stored example.org carol
 	stored example.org postmaster
+	[ ! -e "$SPOOL/example.org/bob" ]
+}
+
+@test "a catch-all whose target is an alias, and an alias loop: one level" {
+	conf "mailbox alice" "alias @example.org info" "alias info bob" \
+	    "alias x y" "alias y x"
+	run send "" "someone@example.org" "info@example.org" "x@example.org" \
+	    "y@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	[ "${lines[12]}" = "250 2.1.5 Ok" ]
+	# smtpd.conf(5): a target is not looked up again.
+	stored example.org info
+	stored example.org bob
+	stored example.org y
+	stored example.org x
+}
+
+@test "postmaster, tagged or bare, is not taken by a catch-all" {
+	conf "recipient-delimiter +" "mailbox alice" "alias @example.org bob"
+	run smtp "HELO client.test" "MAIL FROM:<s@client.test>" \
+	    "RCPT TO:<postmaster+x@example.org>" "RCPT TO:<Postmaster>" \
+	    "DATA" "Subject: t" "" "hi" "." "QUIT"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "250 2.1.5 Ok" ]
+	[ "$(count_messages example.org postmaster)" -eq 1 ]
 	[ ! -e "$SPOOL/example.org/bob" ]
 }
 
@@ -247,6 +320,90 @@ check_conf() {
 	[ "$status" -eq 0 ]
 	[ "$(count_messages example.org bob)" -eq 2 ]
 	[ "$(count_messages example.org bob/.half)" -eq 0 ]
+}
+
+@test "a tag cannot leave the mailbox: dots, slashes, a leading dot" {
+	local box=$SPOOL/example.org/bob
+	conf "recipient-delimiter +"
+	# Where each tag would land if it were pasted into the path.
+	mkdir -p "$box/"{tmp,new,cur} "$box/..hidden/"{tmp,new,cur} \
+	    "$box/x/"{tmp,new,cur} "$box/.../x/"{tmp,new,cur} \
+	    "$SPOOL/example.org/x/"{tmp,new,cur}
+	run send "" "bob+.hidden@example.org" '"bob+/x"@example.org' \
+	    '"bob+../x"@example.org' '"bob+../../x"@example.org' \
+	    '"bob+"@example.org'
+	[ "$status" -eq 0 ]
+	local i
+	for i in 9 10 11 12 13; do
+		[ "${lines[$i]}" = "250 2.1.5 Ok" ]
+	done
+	# One message, five names: one copy in bob's inbox, none elsewhere.
+	stored example.org bob
+	[ "$(find "$SPOOL" -path "*/new/*" -type f | wc -l)" -eq 1 ]
+}
+
+@test "a NUL inside a tag ends nothing early: the command is refused whole" {
+	conf "recipient-delimiter +"
+	mkdir -p "$SPOOL/example.org/bob/"{tmp,new,cur}
+	printf '%s\r\n' "HELO client.test" "MAIL FROM:<s@client.test>" \
+	    >"$TMP/in"
+	printf 'RCPT TO:<bob+a\0/../x@example.org>\r\nQUIT\r\n' >>"$TMP/in"
+	run smtpd_pipe <"$TMP/in"
+	[ "$status" -eq 0 ]
+	[ "${lines[3]}" = "500 5.5.2 NUL character in command" ]
+	[ -z "$(find "$SPOOL" -path "*/new/*" -type f)" ]
+}
+
+@test "a long tag and a tag in capitals are lowercased, and may name a folder" {
+	local t
+	t=$(printf 't%.0s' {1..59})
+	conf "recipient-delimiter +"
+	mkdir -p "$SPOOL/example.org/bob/"{tmp,new,cur} \
+	    "$SPOOL/example.org/bob/.$t/"{tmp,new,cur} \
+	    "$SPOOL/example.org/bob/.Shop/"{tmp,new,cur}
+	run send "" "bob+${t^^}@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	stored example.org "bob/.$t"
+	# A folder with capitals on disk is never one a tag names.
+	run send "" "bob+Shop@example.org"
+	[ "$status" -eq 0 ]
+	stored example.org bob
+	[ "$(count_messages example.org bob/.Shop)" -eq 0 ]
+	# 64 octets is the most a local part has (RFC 5321 4.5.3.1.1).
+	run send "" "bob+${t}xx@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "501 5.1.3 Bad recipient address syntax" ]
+}
+
+@test "a UTF-8 local part splits at the delimiter and its tag names a folder" {
+	local me=$'j\xc3\xbcrgen' tag=$'t\xc3\xa4g'
+	conf "domain $A" "recipient-delimiter +" "mailbox $me"
+	mkdir -p "$SPOOL/$A/$me/"{tmp,new,cur} "$SPOOL/$A/$me/.$tag/"{tmp,new,cur}
+	run send " SMTPUTF8" "$me+$tag@$U" "$me+x@$A" "u+$tag@$A"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	[ "${lines[10]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[11]}" == "550 5.1.1 "* ]]
+	stored "$A" "$me/.$tag"
+	stored "$A" "$me"
+	# Without SMTPUTF8 the same address is refused before any lookup.
+	run send "" "$me+$tag@$A"
+	[ "$status" -eq 0 ]
+	[[ "${lines[9]}" == "553 5.6.7 "* ]]
+	stored "$A" "$me/.$tag"
+}
+
+@test "a folder that is a symbolic link is followed, as a maildir is" {
+	local box=$SPOOL/example.org/bob
+	conf "recipient-delimiter +"
+	mkdir -p "$box/"{tmp,new,cur} "$box/.real/"{tmp,new,cur}
+	ln -s .real "$box/.shop"
+	run send "" "bob+shop@example.org"
+	[ "$status" -eq 0 ]
+	[ "${lines[9]}" = "250 2.1.5 Ok" ]
+	stored example.org bob/.real
+	[ "$(count_messages example.org bob)" -eq 0 ]
 }
 
 @test "with mailbox lines the mailbox check uses the part before the tag" {
