@@ -99,7 +99,7 @@ dns_server(struct dns_server *s, const char *host, const char *port,
     const char **why)
 {
 	struct addrinfo	 hints, *ai;
-	int		 err;
+	int		 err, n;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
@@ -112,7 +112,12 @@ dns_server(struct dns_server *s, const char *host, const char *port,
 	memcpy(&s->ss, ai->ai_addr, ai->ai_addrlen);
 	s->sslen = ai->ai_addrlen;
 	freeaddrinfo(ai);
-	snprintf(s->name, sizeof(s->name), "%s port %s", host, port);
+	/* The name is for people; a numeric host and port always fit. */
+	n = snprintf(s->name, sizeof(s->name), "%s port %s", host, port);
+	if (n < 0 || (size_t)n >= sizeof(s->name)) {
+		*why = "a numeric address and port too long to name";
+		return -1;
+	}
 	return 0;
 }
 
