@@ -19,6 +19,7 @@ teardown() {
 		kill "$(cat "$TMP/w.pid")" 2>/dev/null || true
 	fi
 	[ -z "$WPID" ] || wait "$WPID" 2>/dev/null || true
+	daemon_teardown
 }
 
 # ms - the wall clock in milliseconds.
@@ -139,6 +140,23 @@ arrived() {
 	echo "returned $(($(cat "$TMP/w.end") - $(arrived "$path"))) ms after delivery began"
 	[ $(($(cat "$TMP/w.end") - $(arrived "$path"))) -lt 1000 ]
 	[ ! -s "$TMP/w.err" ]
+}
+
+@test "mail a daemon's worker delivers, to another mailbox first" {
+	daemon_start
+	waiter -w bob@example.org -t 5
+	waiting
+	smtp_tcp "HELO client.test" "MAIL FROM:<app@client.test>" \
+	    "RCPT TO:<alice@example.org>" "DATA" "Subject: not bob's" "" \
+	    "." "MAIL FROM:<app@client.test>" "RCPT TO:<bob@example.org>" \
+	    "DATA" "Subject: over TCP" "" "hello" "." "QUIT" >"$TMP/tcp.out"
+	[ "$(grep -c '^250 2\.0\.0 Ok: queued as ' "$TMP/tcp.out")" -eq 2 ]
+	waited
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	grep -q '^Subject: over TCP$' "${lines[0]}"
+	[ $(($(cat "$TMP/w.end") - $(arrived "${lines[0]}"))) -lt 1000 ]
+	daemon_stop
 }
 
 @test "a first delivery that makes the maildir while -w waits" {
