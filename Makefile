@@ -20,9 +20,9 @@ FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
 FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf fuzz/fuzz-dns
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
-	  scoreboard.c contain.c notify.c dns.c dnscheck.c idna.c
+	  scoreboard.c contain.c notify.c dns.c dnscheck.c idna.c wait.c
 HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h \
-	  scoreboard.h contain.h notify.h dns.h dnscheck.h idna.h
+	  scoreboard.h contain.h notify.h dns.h dnscheck.h idna.h wait.h
 
 all: smtpd
 

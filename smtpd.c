@@ -78,6 +78,7 @@
 #include "scoreboard.h"
 #include "session.h"
 #include "store.h"
+#include "wait.h"
 
 #ifndef SMTPD_CONF
 #define SMTPD_CONF	"/etc/smtpd.conf"
@@ -215,7 +216,9 @@ static void	 linger_close(int, int, int);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-DdinVv] [-f file]\n");
+	fprintf(stderr, "usage: smtpd [-DdinVv] [-f file]\n"
+	    "       smtpd -w address [-c count] [-f file] [-s since] "
+	    "[-t seconds]\n");
 	exit(2);
 }
 
@@ -225,22 +228,27 @@ main(int argc, char *argv[])
 	struct daemon		 d;
 	const struct passwd	*pw = NULL;
 	const char		*path = SMTPD_CONF;
+	struct wait_args	 w = { NULL, NULL, NULL, NULL, 0, 0, 0 };
 	int		 ch, dflag = 0, iflag = 0, nflag = 0, vflag = 0, n, fd;
 	int		 rc, Dflag = 0;
 
-	while ((ch = getopt(argc, argv, "Ddf:inVv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:Ddf:ins:t:Vvw:")) != -1) {
 		switch (ch) {
+		case 'c': w.count = optarg; break;
 		case 'D': Dflag = 1; break;
 		case 'd': dflag = 1; break;
 		case 'f': path = optarg; break;
 		case 'i': iflag = 1; break;
 		case 'n': nflag = 1; break;
+		case 's': w.since = optarg; break;
+		case 't': w.timeout = optarg; break;
 		case 'v': vflag = 1; break;
 		case 'V': printf("smtpd %s\n", SMTPD_VERSION); return 0;
+		case 'w': w.addr = optarg; break;
 		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || wait_usage(&w, Dflag || iflag || nflag))
 		usage();
 	/* Before anything is opened: what we were given, and nothing else. */
 	n = activated_fds();
@@ -264,6 +272,11 @@ main(int argc, char *argv[])
 	}
 	if (Dflag) {
 		rc = dnscheck(&d.conf, stdout);
+		conf_free(&d.conf);
+		return rc;
+	}
+	if (w.addr != NULL) {
+		rc = wait_mail(&d.conf, &w);
 		conf_free(&d.conf);
 		return rc;
 	}

@@ -778,6 +778,17 @@ box_path(const struct store_rcpt *r, char *path, size_t pathsz)
 }
 
 /*
+ * store_box_path - DOMAIN/LOCAL or DOMAIN/LOCAL/.FOLDER, the maildir a
+ * recipient is delivered to, relative to the spool: for smtpd -w
+ * (wait.c), which must watch the directory the store writes.
+ */
+int
+store_box_path(const struct store_rcpt *r, char *path, size_t pathsz)
+{
+	return box_path(r, path, pathsz);
+}
+
+/*
  * box_name - box_path() and its hash (FNV-1a) for a recipient.
  */
 static int

@@ -43,6 +43,7 @@ int		  store_probe(struct store *, const char **step);
 int		  store_name_ok(const char *);
 int		  store_folder_exists(const struct store *,
 		    const struct store_rcpt *);
+int		  store_box_path(const struct store_rcpt *, char *, size_t);
 struct store_msg *store_create(struct store *, const struct store_rcpt *);
 const char	 *store_id(const struct store_msg *);
 void		  store_write(struct store_msg *, const void *, size_t);

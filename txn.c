@@ -34,13 +34,14 @@
 #include "txn.h"
 
 static enum txn_outcome	 failure(int);
-static int		 resolve(struct txn *, const char *, const char *,
-			    struct rcpt *);
+static int		 resolve(const struct conf *, const struct store *,
+			    const char *, const char *, struct rcpt *);
 static int		 is_mailbox(const struct conf *, const char *,
 			    const char *, int);
 static const char	*extension(const struct conf *, const char *, char *,
 			    size_t);
-static void		 folder(struct txn *, struct rcpt *, const char *);
+static void		 folder(const struct store *, struct rcpt *,
+			    const char *);
 static void		 trace_headers(struct txn *);
 static const char	*comment_escape(const char *, char *, size_t);
 static void		 check_eol(struct body *, const char *, size_t);
@@ -72,27 +73,42 @@ txn_new(const struct conf *conf, struct store *store,
 enum txn_outcome
 txn_rcpt(struct txn *t, const struct addr_path *p)
 {
-	const struct conf	*c = t->conf;
-	const char		*domain = p->domain;
 	struct rcpt		*r;
+	enum txn_outcome	 o;
 
-	if (t->nrcpt >= c->max_recipients)
+	if (t->nrcpt >= t->conf->max_recipients)
 		return TXN_TOO_MANY;
+	if ((r = realloc(t->rcpt, (t->nrcpt + 1) * sizeof(*r))) == NULL)
+		return TXN_LOCAL;
+	t->rcpt = r;
+	if ((o = txn_resolve(t->conf, t->store, p, r + t->nrcpt)) == TXN_OK)
+		t->nrcpt++;
+	return o;
+}
+
+/*
+ * txn_resolve - where a message to p would be stored, into r: TXN_OK,
+ * TXN_RELAY, TXN_NO_USER or TXN_BAD_NAME.  Delivery asks it for each
+ * RCPT; smtpd -w (wait.c) asks it which new/ to watch, so the two cannot
+ * disagree.  st may be NULL (no spool yet): then no Maildir++ folder
+ * exists.
+ */
+enum txn_outcome
+txn_resolve(const struct conf *c, const struct store *st,
+    const struct addr_path *p, struct rcpt *r)
+{
+	const char	*domain = p->domain;
+
 	if (*domain == '\0')		/* bare <postmaster>, RFC 5321 4.5.1 */
 		domain = conf_postmaster_domain(c);
 	else if (!conf_domain_ok(c, domain))
 		return TXN_RELAY;
-	if ((r = realloc(t->rcpt, (t->nrcpt + 1) * sizeof(*r))) == NULL)
-		return TXN_LOCAL;
-	t->rcpt = r;
-	r += t->nrcpt;
 	memset(r, 0, sizeof(*r));
 	snprintf(r->addr, sizeof(r->addr), "%s", p->addr);
-	if (resolve(t, p->local, domain, r) == -1)
+	if (resolve(c, st, p->local, domain, r) == -1)
 		return TXN_NO_USER;
 	if (!store_name_ok(r->local) || !store_name_ok(r->domain))
 		return TXN_BAD_NAME;
-	t->nrcpt++;
 	return TXN_OK;
 }
 
@@ -102,11 +118,11 @@ txn_rcpt(struct txn *t, const struct addr_path *p)
  * "Recipients", in order.
  */
 static int
-resolve(struct txn *t, const char *local, const char *domain, struct rcpt *r)
+resolve(const struct conf *c, const struct store *st, const char *local,
+    const char *domain, struct rcpt *r)
 {
-	const struct conf	*c = t->conf;
-	char			 base[ADDR_LOCAL_MAX + 1];
-	const char		*ext;
+	char		 base[ADDR_LOCAL_MAX + 1];
+	const char	*ext;
 
 	ext = extension(c, local, base, sizeof(base));
 	if (conf_alias(c, local, domain, r->local, sizeof(r->local),
@@ -119,13 +135,13 @@ resolve(struct txn *t, const char *local, const char *domain, struct rcpt *r)
 	}
 	if (ext != NULL && conf_alias(c, base, domain, r->local,
 	    sizeof(r->local), r->domain, sizeof(r->domain))) {
-		folder(t, r, ext);
+		folder(st, r, ext);
 		return 0;
 	}
 	if (ext != NULL && is_mailbox(c, base, domain, 0)) {
 		snprintf(r->local, sizeof(r->local), "%s", base);
 		snprintf(r->domain, sizeof(r->domain), "%s", domain);
-		folder(t, r, ext);
+		folder(st, r, ext);
 		return 0;
 	}
 	if (conf_catchall(c, domain, r->local, sizeof(r->local), r->domain,
@@ -178,20 +194,21 @@ extension(const struct conf *c, const char *local, char *base,
  * folder - "bob+shop" goes to bob's Maildir++ folder .shop when bob has
  * one (Dovecot shows it as the folder "shop"), else to bob's inbox.  An
  * extension that could not name such a folder by itself (a '.' would
- * make a subfolder, a '/' a path) goes to the inbox.
+ * make a subfolder, a '/' a path) goes to the inbox, and so does any
+ * without a spool to look in.
  */
 static void
-folder(struct txn *t, struct rcpt *r, const char *ext)
+folder(const struct store *st, struct rcpt *r, const char *ext)
 {
 	struct store_rcpt	 sr;
 
-	if (*ext == '\0' || strchr(ext, '.') != NULL || !store_name_ok(ext) ||
+	if (st == NULL || *ext == '\0' || strchr(ext, '.') != NULL || !store_name_ok(ext) ||
 	    strlen(ext) >= sizeof(r->folder))
 		return;
 	sr.domain = r->domain;
 	sr.local = r->local;
 	sr.folder = ext;
-	if (store_folder_exists(t->store, &sr))
+	if (store_folder_exists(st, &sr))
 		snprintf(r->folder, sizeof(r->folder), "%s", ext);
 }
 

@@ -94,6 +94,8 @@ struct txn {
 struct txn	*txn_new(const struct conf *, struct store *,
 		    const struct txn_client *, const char *from, int utf8);
 enum txn_outcome txn_rcpt(struct txn *, const struct addr_path *);
+enum txn_outcome txn_resolve(const struct conf *, const struct store *,
+		    const struct addr_path *, struct rcpt *);
 enum txn_outcome txn_open(struct txn *);
 void		 txn_data(struct txn *, const char *, size_t);
 enum txn_outcome txn_commit(struct txn *, unsigned flaws);

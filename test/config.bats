@@ -74,7 +74,8 @@ not_delivered() {
 		echo "$args -> $rc: [$(cat "$TMP/out")] [$(cat "$TMP/err")]"
 		[ "$rc" -eq 2 ]
 		[ ! -s "$TMP/out" ]
-		[ "$(tail -n 1 "$TMP/err")" = "usage: smtpd [-DdinVv] [-f file]" ]
+		[ "$(tail -n 2 "$TMP/err")" = "usage: smtpd [-DdinVv] [-f file]
+       smtpd -w address [-c count] [-f file] [-s since] [-t seconds]" ]
 	done
 }
 
