@@ -1311,15 +1311,19 @@ emit(struct session *s, int code, int more, const char *esc,
  * log_reject - event=reject: who was refused (the peer, the sender of
  * the transaction, the recipient when it is the one refused), with
  * what reply, to which command.  text may hold client octets only as
- * log_escape() wrote them.
+ * log_escape() wrote them; an injected reply's is escaped here.
  */
 static void
 log_reject(const struct session *s, int code, const char *esc,
     const char *text)
 {
 	char	 from[ESC_MAX + 16], rcpt[ESC_MAX + 16], buf[ESC_MAX];
+	char	 own[4 * REPLY_MAX];
 
 	from[0] = rcpt[0] = '\0';
+	/* A rule's text is the configuration's: '"' and '\\' are allowed. */
+	if (s->injected)
+		text = log_escape(text, strlen(text), own, sizeof(own));
 	if (s->txn != NULL)
 		snprintf(from, sizeof(from), " from=\"<%s>\"",
 		    log_escape(s->txn->from, strlen(s->txn->from), buf,
