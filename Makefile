@@ -20,9 +20,10 @@ FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
 FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf fuzz/fuzz-dns
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
-	  scoreboard.c contain.c notify.c dns.c dnscheck.c idna.c wait.c
+	  scoreboard.c contain.c notify.c dns.c dnscheck.c idna.c wait.c \
+	  fail.c
 HDRS	= now.h session.h wire.h addr.h txn.h store.h conf.h log.h proxy.h \
-	  scoreboard.h contain.h notify.h dns.h dnscheck.h idna.h wait.h
+	  scoreboard.h contain.h notify.h dns.h dnscheck.h idna.h wait.h fail.h
 
 all: smtpd
 
@@ -51,9 +52,9 @@ test/addr_test: test/addr_test.c addr.c addr.h idna.c idna.h
 	    test/addr_test.c addr.c idna.c
 
 test/unit_test: test/unit_test.c conf.c conf.h scoreboard.c scoreboard.h \
-    log.c log.h idna.c idna.h
+    log.c log.h idna.c idna.h fail.c fail.h
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
-	    test/unit_test.c conf.c scoreboard.c log.c idna.c
+	    test/unit_test.c conf.c scoreboard.c log.c idna.c fail.c
 
 # Minutes of hostile clients against a pool of 16, and how long an honest
 # sender waited: the figures in smtpd(8).  Not part of make test.
@@ -111,19 +112,19 @@ fuzz-check:
 	@CLANG='$(CLANG)' ./fuzz/run -c
 
 fuzz/fuzz-session: fuzz/session.c fuzz/fuzz.c fuzz/fuzz.h session.c wire.c \
-    addr.c txn.c store.c conf.c log.c idna.c $(HDRS)
+    addr.c txn.c store.c conf.c log.c idna.c fail.c $(HDRS)
 	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
 	    fuzz/session.c fuzz/fuzz.c session.c wire.c addr.c txn.c \
-	    store.c conf.c log.c idna.c
+	    store.c conf.c log.c idna.c fail.c
 
 fuzz/fuzz-proxy: fuzz/proxy.c fuzz/fuzz.c fuzz/fuzz.h proxy.c log.c $(HDRS)
 	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
 	    fuzz/proxy.c fuzz/fuzz.c proxy.c log.c
 
 fuzz/fuzz-conf: fuzz/conf.c fuzz/fuzz.c fuzz/fuzz.h conf.c log.c idna.c \
-    $(HDRS)
+    fail.c $(HDRS)
 	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
-	    fuzz/conf.c fuzz/fuzz.c conf.c log.c idna.c
+	    fuzz/conf.c fuzz/fuzz.c conf.c log.c idna.c fail.c
 
 fuzz/fuzz-dns: fuzz/dns.c fuzz/fuzz.c fuzz/fuzz.h dns.c log.c $(HDRS)
 	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \

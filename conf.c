@@ -24,10 +24,12 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fail.h"
 #include "idna.h"
 #include "log.h"
 
 #define MAXWORDS	3
+#define REST		(-1)	/* maxargs: the rest of the line, one value */
 #define ADDRESS_MAX	(64 + 1 + IDNA_DOMAIN_MAX)	/* local@domain */
 
 struct parser {
@@ -67,6 +69,7 @@ static int	 kw_max_per_address(struct conf *, char **, const char **);
 static int	 kw_chroot(struct conf *, char **, const char **);
 static int	 kw_seccomp(struct conf *, char **, const char **);
 static int	 kw_resolver(struct conf *, char **, const char **);
+static int	 kw_fail(struct conf *, char **, const char **);
 static int	 host_port(const char *, char *, size_t, char *, size_t,
 		    const char *);
 static int	 kw_recipient_delimiter(struct conf *, char **, const char **);
@@ -114,6 +117,7 @@ static const struct keyword keywords[] = {
 	{ "seccomp",		1, 1, kw_seccomp },
 	{ "resolver",		1, 1, kw_resolver },
 	{ "recipient-delimiter", 1, 1, kw_recipient_delimiter },
+	{ "fail",		1, REST, kw_fail },
 };
 
 /*
@@ -150,6 +154,9 @@ conf_load(struct conf *c, const char *path)
 		listen_add(c, "0.0.0.0", "25", 0);
 		listen_add(c, "::", "25", 0);
 	}
+	/* Before any fork: the pool's workers share the counts. */
+	if (p.errors == 0)
+		fail_share(c->fail);
 	/* A quarter of the pool, so that three addresses cannot fill it. */
 	if (c->max_per_address == CONF_UNSET)
 		c->max_per_address = c->workers / 4 ? c->workers / 4 : 1;
@@ -203,21 +210,32 @@ conf_defaults(struct conf *c)
 static void
 conf_line(struct conf *c, struct parser *p, char *line)
 {
-	char		*word[MAXWORDS + 1];
+	char		*word[MAXWORDS + 1], none[] = "", *rest = none;
 	const char	*why = NULL;
 	size_t		 i;
 	int		 n;
 
-	if ((n = split(line, word, MAXWORDS)) == 0)
+	if ((n = split(line, word, 1)) == 0)
 		return;
+	if (n > 1)	/* split() ended the keyword in place of a space */
+		rest = word[0] + strlen(word[0]) + 1;
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strcmp(word[0], keywords[i].name) == 0)
+			break;
+	if (i < sizeof(keywords) / sizeof(keywords[0]) &&
+	    keywords[i].maxargs == REST) {
+		word[1] = rest;
+		word[2] = NULL;
+		if (keywords[i].set(c, word + 1, &why) == -1)
+			conf_error(p, "%s: %s", word[0], why);
+		return;
+	}
+	n = 1 + split(rest, word + 1, MAXWORDS - 1);
 	if (n > MAXWORDS) {
 		conf_error(p, "too many words");
 		return;
 	}
 	word[n] = NULL;
-	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
-		if (strcmp(word[0], keywords[i].name) == 0)
-			break;
 	if (i == sizeof(keywords) / sizeof(keywords[0])) {
 		conf_error(p, "unknown keyword: %s", word[0]);
 		return;
@@ -544,6 +562,17 @@ kw_resolver(struct conf *c, char **v, const char **why)
 }
 
 /*
+ * kw_fail - "fail STAGE PATTERN ACTION [times N]": a failure injection
+ * rule (fail.c), given the rest of the line, since a reply's text is
+ * words of its own.
+ */
+static int
+kw_fail(struct conf *c, char **v, const char **why)
+{
+	return fail_parse(&c->fail, v[0], why);
+}
+
+/*
  * host_port - split "192.0.2.1", "192.0.2.1:25", "[::1]" or "[::1]:25"
  * into a numeric address and a port (defport when there is none).
  */
@@ -789,6 +818,7 @@ conf_free(struct conf *c)
 		free(c->aliases[i].to);
 	}
 	free(c->aliases);
+	fail_free(c->fail);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct fail_rules;
+
 struct strlist {
 	char		**v;
 	size_t		  n;
@@ -60,6 +62,7 @@ struct conf {
 	int		  seccomp;		/* workers' system call filter */
 	char		 *resolver;	/* numeric; NULL: resolv.conf's */
 	char		 *resolver_port;
+	struct fail_rules *fail;	/* fail.h; NULL: none (the default) */
 };
 
 #define CONF_MAX_MESSAGE_SIZE	(35ULL * 1024 * 1024)

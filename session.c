@@ -39,6 +39,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "fail.h"
 #include "log.h"
 #include "session.h"
 #include "txn.h"
@@ -70,7 +71,8 @@ enum reply_id {
 	R_ASCII_MAIL, R_ASCII_RCPT, R_SIZE, R_TOO_BIG, R_RELAY, R_NO_USER,
 	R_BAD_NAME, R_BAD_EOL, R_LONG_LINE, R_LOOP, R_EARLY_TALKER,
 	R_CROWDED, R_UNAVAILABLE, R_ERRORS, R_JUNK, R_SHUTDOWN, R_LOST_SYNC,
-	R_TIMEOUT_COMMAND, R_TIMEOUT_DATA, R_TIMEOUT_BDAT, R_TIMEOUT_SESSION
+	R_TIMEOUT_COMMAND, R_TIMEOUT_DATA, R_TIMEOUT_BDAT, R_TIMEOUT_SESSION,
+	R_INJECTED_421
 };
 
 static const struct reply_text {
@@ -138,7 +140,9 @@ static const struct reply_text {
 	[R_TIMEOUT_COMMAND] = { 421, "4.4.2", "Timeout waiting for a command" },
 	[R_TIMEOUT_DATA] = { 421, "4.4.2", "Timeout reading message data" },
 	[R_TIMEOUT_BDAT] = { 421, "4.4.2", "Timeout reading BDAT chunk" },
-	[R_TIMEOUT_SESSION] = { 421, "4.4.2", "Session time limit exceeded" }
+	[R_TIMEOUT_SESSION] = { 421, "4.4.2", "Session time limit exceeded" },
+	/* A "fail ... 421" rule; "fail ... reply" brings its own text. */
+	[R_INJECTED_421] = { 421, "4.3.2", "Service not available" }
 };
 
 /* What a refused transaction step is answered with. */
@@ -191,6 +195,8 @@ struct session {
 	char			 rcpt[ESC_MAX];	/* the recipient this command
 						   names, escaped; "" */
 	const struct command	*command;	/* the one running */
+	int			 injected;	/* the reply being sent is a
+						   "fail" rule's */
 	struct wire		 w;		/* the client's connection; last,
 						   see session_run() */
 };
@@ -262,6 +268,7 @@ static void	 timed_out(struct session *, const char *, enum reply_id);
 static unsigned	 max_errors(const struct session *);
 static unsigned	 max_junk(const struct session *);
 static int	 greet_pause(struct session *);
+static int	 inject(struct session *, enum fail_stage, const char *);
 static void	 dispatch(struct session *, char *, size_t);
 static const struct command *lookup(const char *, size_t);
 static void	 enter(struct session *, enum state);
@@ -348,7 +355,8 @@ session_run(int in, int out, const struct session_env *env)
 		    wire_stressed(&s->w) ? " stress=yes" : "");
 		if (s->store == NULL)
 			reply(s, R_UNAVAILABLE);
-		else if (greet_pause(s) == 0)
+		else if (greet_pause(s) == 0 &&
+		    inject(s, FAIL_CONNECT, s->peer) == 0)
 			reply(s, R_GREETING, conf->hostname);
 	}
 	while (s->state != STATE_QUIT && !s->w.broken) {
@@ -396,6 +404,60 @@ greet_pause(struct session *s)
 	}
 	enter(s, STATE_QUIT);		/* gone, or asked to stop: no 220 */
 	return -1;
+}
+
+/*
+ * inject - ask the "fail" rules (fail.c) at stage, about subject (the
+ * client's address, the HELO name, the sender, the recipient) or, at
+ * data, eod and bdat, the transaction.  0: go on as usual (no rule, or
+ * a delay that is over); 1: a rule answered in place of the command, or
+ * ended the session.  An injected reply is the one reply whose text is
+ * not in the table: the configuration's, never the client's.
+ */
+static int
+inject(struct session *s, enum fail_stage stage, const char *subject)
+{
+	const struct fail_rule	*r;
+
+	r = fail_match(s->conf->fail, stage, subject,
+	    stage == FAIL_DATA || stage == FAIL_EOD || stage == FAIL_BDAT ?
+	    s->txn : NULL);
+	if (r == NULL)
+		return 0;
+	switch (r->action) {
+	case FAIL_DELAY:
+		log_info("%s event=inject stage=%s action=delay seconds=%u",
+		    s->id, fail_stage_name(stage), r->seconds);
+		switch (wire_delay(&s->w, r->seconds)) {
+		case IO_OK:
+		case IO_STOP:	/* answered; the stop comes after */
+			return 0;
+		case IO_TIMEOUT:
+			timed_out(s, "command", R_TIMEOUT_SESSION);
+			return 1;
+		default:
+			enter(s, STATE_QUIT);
+			return 1;
+		}
+	case FAIL_DISCONNECT:
+		log_info("%s event=inject stage=%s action=disconnect", s->id,
+		    fail_stage_name(stage));
+		enter(s, STATE_QUIT);
+		return 1;
+	case FAIL_421:
+		s->injected = 1;
+		reply(s, R_INJECTED_421);
+		break;
+	case FAIL_REPLY:
+		s->injected = 1;
+		emit(s, r->code, 0, r->esc[0] != '\0' ? r->esc : NULL, r->text);
+		/* A 421 closes (RFC 5321 3.8); so does a refused greeting. */
+		if (r->code == 421 || stage == FAIL_CONNECT)
+			enter(s, STATE_QUIT);
+		break;
+	}
+	s->injected = 0;
+	return 1;
 }
 
 /*
@@ -523,6 +585,8 @@ cmd_helo(struct session *s, char *args)
 		reply(s, R_SYNTAX, s->command->usage);
 		return;
 	}
+	if (inject(s, FAIL_HELO, args))
+		return;
 	end_txn(s);
 	snprintf(s->helo, sizeof(s->helo), "%s", args);
 	s->client.esmtp = 0;
@@ -537,6 +601,8 @@ cmd_ehlo(struct session *s, char *args)
 		reply(s, R_SYNTAX, s->command->usage);
 		return;
 	}
+	if (inject(s, FAIL_HELO, args))
+		return;
 	end_txn(s);
 	snprintf(s->helo, sizeof(s->helo), "%s", args);
 	s->client.esmtp = 1;
@@ -579,6 +645,11 @@ cmd_mail(struct session *s, char *args)
 	s->txn = txn_new(s->conf, s->store, &s->client, path.addr, mp.utf8);
 	if (s->txn == NULL) {
 		reply(s, R_LOCAL);
+		return;
+	}
+	/* With the transaction open, so that a refusal's log names it. */
+	if (inject(s, FAIL_MAIL, path.addr)) {
+		end_txn(s);
 		return;
 	}
 	enter(s, STATE_MAIL);
@@ -702,6 +773,8 @@ cmd_rcpt(struct session *s, char *args)
 		reply(s, R_ASCII_RCPT);
 		return;
 	}
+	if (inject(s, FAIL_RCPT, path.addr))
+		return;
 	if ((o = txn_rcpt(s->txn, &path)) != TXN_OK) {
 		refuse(s, o, s->rcpt);
 		return;
@@ -717,6 +790,8 @@ cmd_data(struct session *s, char *args)
 	enum io		 r;
 
 	(void)args;
+	if (inject(s, FAIL_DATA, NULL))
+		return;		/* the transaction stays, as after any 4xx */
 	if (open_message(s) == -1)
 		return;
 	reply(s, R_DATA_GO);
@@ -892,7 +967,9 @@ cmd_bdat(struct session *s, char *args)
 	else if (s->txn->body.over) {
 		refuse(s, TXN_TOO_BIG, NULL);
 		end_txn(s);
-	} else if (last)
+	} else if (inject(s, FAIL_BDAT, NULL))
+		end_txn(s);	/* RFC 3030 2: the transaction failed */
+	else if (last)
 		finish(s, 0);
 	else {
 		enter(s, STATE_BDAT);
@@ -957,7 +1034,8 @@ finish(struct session *s, unsigned flaws)
 {
 	enum txn_outcome	 o;
 
-	if (!s->w.broken) {
+	/* A delay flushes: the wire may break in it. */
+	if (!s->w.broken && inject(s, FAIL_EOD, NULL) == 0 && !s->w.broken) {
 		if ((o = txn_commit(s->txn, flaws)) == TXN_OK)
 			accepted(s);
 		else
@@ -1233,15 +1311,19 @@ emit(struct session *s, int code, int more, const char *esc,
  * log_reject - event=reject: who was refused (the peer, the sender of
  * the transaction, the recipient when it is the one refused), with
  * what reply, to which command.  text may hold client octets only as
- * log_escape() wrote them.
+ * log_escape() wrote them; an injected reply's is escaped here.
  */
 static void
 log_reject(const struct session *s, int code, const char *esc,
     const char *text)
 {
 	char	 from[ESC_MAX + 16], rcpt[ESC_MAX + 16], buf[ESC_MAX];
+	char	 own[4 * REPLY_MAX];
 
 	from[0] = rcpt[0] = '\0';
+	/* A rule's text is the configuration's: '"' and '\\' are allowed. */
+	if (s->injected)
+		text = log_escape(text, strlen(text), own, sizeof(own));
 	if (s->txn != NULL)
 		snprintf(from, sizeof(from), " from=\"<%s>\"",
 		    log_escape(s->txn->from, strlen(s->txn->from), buf,
@@ -1249,8 +1331,9 @@ log_reject(const struct session *s, int code, const char *esc,
 	if (s->rcpt[0] != '\0')
 		snprintf(rcpt, sizeof(rcpt), " rcpt=\"<%s>\"", s->rcpt);
 	log_info("%s event=reject peer=%s%s%s reply=\"%d%s%s %s\" "
-	    "command=\"%s\"", s->id, s->logpeer, from, rcpt, code,
-	    esc ? " " : "", esc ? esc : "", text, s->cmd);
+	    "command=\"%s\"%s", s->id, s->logpeer, from, rcpt, code,
+	    esc ? " " : "", esc ? esc : "", text, s->cmd,
+	    s->injected ? " injected=yes" : "");
 }
 
 /*

@@ -71,6 +71,7 @@
 #include "conf.h"
 #include "contain.h"
 #include "dnscheck.h"
+#include "fail.h"
 #include "log.h"
 #include "notify.h"
 #include "now.h"
@@ -267,6 +268,7 @@ main(int argc, char *argv[])
 		return 1;
 	if (nflag) {
 		fprintf(stderr, "configuration OK\n");
+		fail_print(d.conf.fail, stderr);
 		conf_free(&d.conf);
 		return 0;
 	}
@@ -325,6 +327,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 	if (i < conf->nlistens)
 		log_warnx("event=proxy-ignored reason=\"a single session "
 		    "reads no PROXY header\"");
+	fail_warn(conf->fail);
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
 	open_spool(conf, pw, &env.store);
@@ -901,6 +904,7 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 	    sizeof(user)) : "(unchanged)",
 	    contain_name(contain_how(&d->conf, d->chroot, 1)),
 	    d->conf.seccomp && contain_syscalls_count() > 0 ? "on" : "off");
+	fail_warn(d->conf.fail);
 	master(d);
 	scoreboard_free(d->sb);
 	store_close(d->store);
@@ -1201,6 +1205,7 @@ reload(struct daemon *d)
 		kill(d->w[i].pid, SIGHUP);
 	log_info("event=reload file=%s workers=%u",
 	    log_value(d->path, file, sizeof(file)), d->conf.workers);
+	fail_warn(d->conf.fail);
 }
 
 static int

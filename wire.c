@@ -119,6 +119,42 @@ wire_pause(struct wire *w)
 }
 
 /*
+ * wire_delay - the replies so far go out, then nothing for seconds: a
+ * slow server, for a client's timeouts to be tested against (a "fail
+ * ... delay" rule).  The client's own deadlines (timeout, data-timeout)
+ * do not bound it, for it is not the client that is slow; the
+ * session's does.  IO_OK when the time is over, IO_TIMEOUT when the
+ * session's deadline came first, IO_STOP when the process is asked to
+ * stop (the wait is cut short; the answer follows), IO_EOF when the
+ * replies could not be written.
+ */
+enum io
+wire_delay(struct wire *w, unsigned seconds)
+{
+	long long	 until = now_ms() + 1000LL * seconds, now, end, d;
+	int		 ms;
+
+	if (wire_flush(w) == -1)
+		return IO_EOF;
+	for (;;) {
+		if (w->stop != NULL && *w->stop)
+			return IO_STOP;
+		now = now_ms();
+		end = session_end(w);
+		if (now >= until)
+			return IO_OK;
+		if (now >= end)
+			return IO_TIMEOUT;
+		d = (until < end ? until : end) - now;
+		ms = d > INT_MAX ? INT_MAX : (int)d;
+		if (w->stress != NULL && ms > TICK_MS)
+			ms = TICK_MS;	/* stress shortens the session */
+		if (poll(NULL, 0, ms) == -1 && errno != EINTR)
+			return IO_EOF;
+	}
+}
+
+/*
  * wire_line - the next command line into line (size octets, NUL
  * included), without its CRLF (a bare LF is taken too, as telnet users
  * send it).  A longer line is read to its end and dropped: IO_LONG.

@@ -13,7 +13,8 @@
  *			second per min-data-rate octets received
  *	WAIT_WRITE	a reply within timeout
  *
- * and none outlasts the session's deadline, session-timeout.  While the
+ * and none outlasts the session's deadline, session-timeout, which also
+ * bounds wire_delay(), a wait of the session's own (failure injection).  While the
  * stress flag is up, stress-timeout replaces timeout and data-timeout
  * and a session may last STRESS_SESSION of them; waits wake once a
  * second to look at the flag, so that a session already waiting is cut
@@ -69,6 +70,7 @@ void		 wire_init(struct wire *, int in, int out, const struct conf *,
 int		 wire_stressed(const struct wire *);
 int		 wire_over(const struct wire *);
 int		 wire_pause(struct wire *);
+enum io		 wire_delay(struct wire *, unsigned);
 enum io		 wire_line(struct wire *, char *, size_t, size_t *);
 void		 wire_data_begin(struct wire *);
 enum io		 wire_data(struct wire *, const char **, size_t *);

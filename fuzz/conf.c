@@ -23,7 +23,11 @@
  *     catch-all (alias @domain) to the last of its domain;
  *   - a domain that is not listed is not ours, unless "*" is; a mailbox
  *     that is not listed is unknown, unless none is listed; a name that
- *     is no alias does not resolve.
+ *     is no alias does not resolve;
+ *   - every fail rule has a stage and an action, a lowercase pattern, a
+ *     reply code from 400 to 559 with an enhanced code of its class and
+ *     a printable text of at most 400 octets, a delay from 1 second to a
+ *     day, and its count, at zero.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -40,6 +44,7 @@
 #include <unistd.h>
 
 #include "../conf.h"
+#include "../fail.h"
 #include "../idna.h"
 #include "fuzz.h"
 
@@ -54,6 +59,7 @@ static int	 canonical(const char *);
 static void	 check_catchall(const struct conf *, const struct alias *);
 static int	 entry_ok(const char *);
 static int	 lowercase(const char *);
+static void	 check_fail(const struct conf *);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -93,6 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	check(&c);
 	check_aliases(&c);
 	check_unlisted(&c);
+	check_fail(&c);
 	conf_free(&c);
 	return 0;
 }
@@ -348,4 +355,36 @@ lowercase(const char *s)
 		if (*s >= 'A' && *s <= 'Z')
 			return 0;
 	return 1;
+}
+
+/*
+ * check_fail - the rules of "fail", as smtpd.conf(5) gives them.
+ */
+static void
+check_fail(const struct conf *c)
+{
+	const struct fail_rule	*r;
+	size_t			 i, k;
+
+	for (i = 0; c->fail != NULL && i < c->fail->n; i++) {
+		r = &c->fail->v[i];
+		if (r->stage > FAIL_BDAT || r->action > FAIL_DELAY ||
+		    !lowercase(r->pattern) || r->times > 1000000000 ||
+		    c->fail->count == NULL ||
+		    atomic_load(&c->fail->count[i]) != 0)
+			fuzz_fail("fail rule %zu", i);
+		if (r->action == FAIL_DELAY &&
+		    (r->seconds < 1 || r->seconds > 86400))
+			fuzz_fail("fail rule %zu: delay %u", i, r->seconds);
+		if (r->action != FAIL_REPLY)
+			continue;
+		if (r->code < 400 || r->code > 559 || r->code % 100 > 59 ||
+		    (r->esc[0] != '\0' && r->esc[0] != '0' + r->code / 100) ||
+		    r->text == NULL || r->text[0] == '\0' ||
+		    strlen(r->text) > FAIL_TEXT_MAX)
+			fuzz_fail("fail rule %zu: reply %d", i, r->code);
+		for (k = 0; r->text[k] != '\0'; k++)
+			if (r->text[k] < 0x20 || r->text[k] > 0x7e)
+				fuzz_fail("fail rule %zu: text", i);
+	}
 }

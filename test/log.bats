@@ -499,3 +499,25 @@ spool_mail() {
 	documented
 	grep -Fx "event=store-false-failure id=$id maildir=example.org/bob/.shop op=link error=\"Invalid or incomplete multibyte or wide character\" action=delivered" "$LOG"
 }
+
+@test "failure injection's lines (fail-rules, inject, injected=yes) parse and are in smtpd(8)" {
+	conf "fail helo slow delay 1" "fail mail *@drop.example disconnect" \
+	    "fail rcpt full@* reply 452 4.2.2 Mailbox \"full\" times 1" \
+	    "fail data * 421"
+	daemon_start
+	run smtp_tcp "EHLO slow" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<full@example.org>" "RCPT TO:<bob@example.org>" "DATA"
+	[[ "$output" == *'452 4.2.2 Mailbox "full"'* ]]
+	[[ "$output" == *"421 4.3.2 mx.test Service not available, closing connection"* ]]
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@drop.example>" "QUIT"
+	wait_log 'event=inject stage=mail action=disconnect'
+	daemon_stop
+	cat "$LOG"
+	parse
+	documented
+	grep -Fx 'event=fail-rules count=4' "$LOG"
+	grep -Eq '^[0-9a-f]{12} event=inject stage=helo action=delay seconds=1$' "$LOG"
+	grep -Eq '^[0-9a-f]{12} event=inject stage=mail action=disconnect$' "$LOG"
+	grep -F ' event=reject peer=127.0.0.1 from="<a@b.example>" rcpt="<full@example.org>" reply="452 4.2.2 Mailbox \x22full\x22" command="RCPT TO:<full@example.org>" injected=yes' "$LOG"
+	grep -F ' event=reject peer=127.0.0.1 from="<a@b.example>" reply="421 4.3.2 mx.test Service not available, closing connection" command="DATA" injected=yes' "$LOG"
+}
