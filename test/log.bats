@@ -424,6 +424,9 @@ spool_mail() {
 		wait_log '^event=spool-moved spool=".*" reason="another '
 		kill -HUP "$DPID"
 		wait_log '^event=spool-reopened spool="'
+		# The old worker leaves before the client below comes, or
+		# the scoreboard would list it too.
+		wait_log '^event=worker-exit pid='
 		reopened=2
 	fi
 	# One worker, held by one client: stress, and a busy slot.
