@@ -68,6 +68,7 @@ static int	 kw_max_junk_commands(struct conf *, char **, const char **);
 static int	 kw_max_per_address(struct conf *, char **, const char **);
 static int	 kw_chroot(struct conf *, char **, const char **);
 static int	 kw_seccomp(struct conf *, char **, const char **);
+static int	 kw_sync(struct conf *, char **, const char **);
 static int	 kw_resolver(struct conf *, char **, const char **);
 static int	 kw_fail(struct conf *, char **, const char **);
 static int	 host_port(const char *, char *, size_t, char *, size_t,
@@ -115,6 +116,7 @@ static const struct keyword keywords[] = {
 	{ "max-per-address",	1, 1, kw_max_per_address },
 	{ "chroot",		1, 1, kw_chroot },
 	{ "seccomp",		1, 1, kw_seccomp },
+	{ "sync",		1, 1, kw_sync },
 	{ "resolver",		1, 1, kw_resolver },
 	{ "recipient-delimiter", 1, 1, kw_recipient_delimiter },
 	{ "fail",		1, REST, kw_fail },
@@ -202,6 +204,7 @@ conf_defaults(struct conf *c)
 	c->max_per_address = CONF_UNSET;
 	c->chroot = 1;
 	c->seccomp = 1;
+	c->sync = 1;
 }
 
 /*
@@ -513,6 +516,12 @@ static int
 kw_seccomp(struct conf *c, char **v, const char **why)
 {
 	return set_flag(&c->seccomp, v[0], why);
+}
+
+static int
+kw_sync(struct conf *c, char **v, const char **why)
+{
+	return set_flag(&c->sync, v[0], why);
 }
 
 static int

@@ -60,6 +60,7 @@ struct conf {
 	unsigned	  max_per_address;	/* sessions; 0: no limit */
 	int		  chroot;		/* workers see only the spool */
 	int		  seccomp;		/* workers' system call filter */
+	int		  sync;			/* 0: "sync no", the store skips fsync */
 	char		 *resolver;	/* numeric; NULL: resolv.conf's */
 	char		 *resolver_port;
 	struct fail_rules *fail;	/* fail.h; NULL: none (the default) */

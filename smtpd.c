@@ -14,6 +14,11 @@
  *	smtpd -n	check the configuration and exit
  *	smtpd -D	check the DNS of the configured domains (dnscheck.c)
  *
+ * With -p FILE the daemon writes its pid and the address of each
+ * listening socket into FILE once the pool is ready, so that a test
+ * script learns a port the kernel chose (listen 127.0.0.1:0) by waiting
+ * for a file, without reading the log.
+ *
  * The pool is classic pre-forking: the master binds, opens the spool,
  * drops privileges and forks "workers" processes.  Each worker waits for
  * a connection on the listening sockets (wait_ready(): an exclusive
@@ -141,6 +146,8 @@ struct daemon {
 	unsigned	 spool_serial;		/* its number, see spool_watch() */
 	int		 spool_moved;		/* as last logged */
 	long long	 spool_next;		/* ms: the next look at the path */
+	char		 pidfile[PATH_MAX];	/* -p, absolute; "" for none */
+	int		 pidfile_made;		/* written: remove it at stop */
 };
 
 static volatile sig_atomic_t	 got_term, got_hup, got_chld, got_usr1;
@@ -172,6 +179,13 @@ static int	 open_spool(struct conf *, const struct passwd *,
 		    struct store **);
 static void	 drop_privileges(const struct passwd *);
 static void	 user_name(struct daemon *, const struct passwd *);
+static int	 pidfile_start(struct daemon *, int);
+static int	 pidfile_tmp(const struct daemon *, char *, size_t);
+static int	 pidfile_write(const struct daemon *, const char **);
+static void	 pidfile_remove(struct daemon *);
+static void	 pidfile_failed(const struct daemon *, const char *, int,
+		    const char *);
+static void	 say_unsafe(const struct conf *);
 static int	 spool_start(struct daemon *, int);
 static void	 start_refused(const struct daemon *, const char *, int, int);
 static int	 spool_usable(struct store *, const char *, struct stat *,
@@ -188,7 +202,8 @@ static const struct passwd *lookup_user(const struct conf *);
 static void	 detach(void);
 static int	 run_daemon(struct daemon *, const struct passwd *, int);
 static int	 same_listens(const struct conf *, const struct conf *);
-static void	 master(struct daemon *);
+static int	 master(struct daemon *);
+static int	 pidfile_ready(struct daemon *);
 static void	 spawn_missing(struct daemon *, struct timespec *);
 static struct timespec *next_wake(const struct daemon *, struct timespec *);
 static void	 reap(struct daemon *);
@@ -217,7 +232,7 @@ static void	 linger_close(int, int, int);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-DdinVv] [-f file]\n"
+	fprintf(stderr, "usage: smtpd [-DdinVv] [-f file] [-p file]\n"
 	    "       smtpd -w address [-c count] [-f file] [-s since] "
 	    "[-t seconds]\n");
 	exit(2);
@@ -228,12 +243,12 @@ main(int argc, char *argv[])
 {
 	struct daemon		 d;
 	const struct passwd	*pw = NULL;
-	const char		*path = SMTPD_CONF;
+	const char		*path = SMTPD_CONF, *pidfile = NULL;
 	struct wait_args	 w = { NULL, NULL, NULL, NULL, 0, 0, 0 };
 	int		 ch, dflag = 0, iflag = 0, nflag = 0, vflag = 0, n, fd;
 	int		 rc, Dflag = 0;
 
-	while ((ch = getopt(argc, argv, "c:Ddf:ins:t:Vvw:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:Ddf:inp:s:t:Vvw:")) != -1) {
 		switch (ch) {
 		case 'c': w.count = optarg; break;
 		case 'D': Dflag = 1; break;
@@ -241,6 +256,7 @@ main(int argc, char *argv[])
 		case 'f': path = optarg; break;
 		case 'i': iflag = 1; break;
 		case 'n': nflag = 1; break;
+		case 'p': pidfile = optarg; break;
 		case 's': w.since = optarg; break;
 		case 't': w.timeout = optarg; break;
 		case 'v': vflag = 1; break;
@@ -249,7 +265,8 @@ main(int argc, char *argv[])
 		default: usage();
 		}
 	}
-	if (optind != argc || wait_usage(&w, Dflag || iflag || nflag))
+	if (optind != argc ||
+	    wait_usage(&w, Dflag || iflag || nflag || pidfile != NULL))
 		usage();
 	/* Before anything is opened: what we were given, and nothing else. */
 	n = activated_fds();
@@ -264,6 +281,8 @@ main(int argc, char *argv[])
 	memset(&d, 0, sizeof(d));
 	if (realpath(path, d.path) == NULL)
 		snprintf(d.path, sizeof(d.path), "%s", path);
+	if (pidfile != NULL)		/* made absolute by pidfile_start() */
+		snprintf(d.pidfile, sizeof(d.pidfile), "%s", pidfile);
 	if (conf_load(&d.conf, d.path) == -1)
 		return 1;
 	if (nflag) {
@@ -331,6 +350,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
 	open_spool(conf, pw, &env.store);
+	say_unsafe(conf);
 	env.peer = peer_name(fd, peer, sizeof(peer));
 	/* chroot(2) takes root: it comes before the change of user. */
 	how = contain_how(conf, pw != NULL, 1);
@@ -572,6 +592,7 @@ open_spool(struct conf *conf, const struct passwd *pw, struct store **st)
 
 	if ((*st = store_open(conf->spool, conf->hostname)) == NULL)
 		return -1;
+	store_sync(*st, conf->sync);
 	if (pw != NULL && created &&
 	    chown(conf->spool, pw->pw_uid, pw->pw_gid) == -1)
 		log_warn("event=spool-error call=chown spool=%s",
@@ -804,6 +825,7 @@ spool_reload(struct daemon *d, const struct conf *nc)
 		spool_refused(d, path, step, errno, "kept-spool");
 		return;
 	}
+	store_sync(st, nc->sync);
 	if (spool_usable(st, path, &sb, &step) == -1) {
 		spool_refused(d, path, step, errno, "kept-spool");
 		if (st != d->store)
@@ -857,6 +879,7 @@ static int
 run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 {
 	char	 user[LOG_VALUE_MAX];
+	int	 rc;
 
 	d->debug = foreground;
 	if (d->nl == 0) {
@@ -885,7 +908,8 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 		drop_privileges(pw);
 		d->chroot = contain_hold_chroot() == 0;
 	}
-	if (spool_start(d, foreground) == -1) {
+	if (spool_start(d, foreground) == -1 ||
+	    pidfile_start(d, foreground) == -1) {
 		store_close(d->store);
 		free(d->l);
 		return 1;
@@ -899,18 +923,176 @@ run_daemon(struct daemon *d, const struct passwd *pw, int foreground)
 	scoreboard_set_spool(d->sb, d->spool_serial);
 	store_watch(d->store, scoreboard_spool(d->sb), d->spool_serial);
 	log_info("event=start pid=%ld workers=%u max-per-address=%u user=%s "
-	    "fs=%s seccomp=%s", (long)getpid(), d->conf.workers,
+	    "fs=%s seccomp=%s%s", (long)getpid(), d->conf.workers,
 	    d->conf.max_per_address, pw ? log_value(pw->pw_name, user,
 	    sizeof(user)) : "(unchanged)",
 	    contain_name(contain_how(&d->conf, d->chroot, 1)),
-	    d->conf.seccomp && contain_syscalls_count() > 0 ? "on" : "off");
+	    d->conf.seccomp && contain_syscalls_count() > 0 ? "on" : "off",
+	    d->conf.sync ? "" : " sync=no");
+	say_unsafe(&d->conf);
 	fail_warn(d->conf.fail);
-	master(d);
+	rc = master(d);
+	pidfile_remove(d);
 	scoreboard_free(d->sb);
 	store_close(d->store);
 	free(d->l);
 	free(d->w);
+	return rc;
+}
+
+/*
+ * say_unsafe - "sync no" is logged wherever it is taken into use (start,
+ * reload, -i), at warning: whoever reads the log must not take a 250 for
+ * a message on disk.
+ */
+static void
+say_unsafe(const struct conf *conf)
+{
+	if (!conf->sync)
+		log_warnx("event=unsafe reason=\"sync no: mail answered 250 "
+		    "is not on disk yet, a crash can lose it\"");
+}
+
+/*
+ * pidfile_start - -p, before detaching and as the user the master runs
+ * as: FILE made absolute (a detached daemon is in "/"), FILE.tmp created
+ * and removed again, and a FILE left by an earlier run removed (waiting
+ * for FILE must wait for this daemon).  A directory the user cannot
+ * write thus stops the start here, where the person starting smtpd
+ * looks, rather than leave a script waiting for a file that never comes.
+ */
+static int
+pidfile_start(struct daemon *d, int foreground)
+{
+	char		 buf[PATH_MAX], tmp[PATH_MAX];
+	const char	*call;
+	int		 n, fd, err;
+
+	if (d->pidfile[0] == '\0')
+		return 0;
+	if (d->pidfile[0] != '/') {
+		call = "getcwd";
+		errno = ENOENT;
+		if (d->cwd[0] == '\0')
+			goto fail;
+		call = "path";
+		errno = ENAMETOOLONG;
+		n = snprintf(buf, sizeof(buf), "%s/%s", d->cwd, d->pidfile);
+		if (n < 0 || (size_t)n >= sizeof(buf))
+			goto fail;
+		memcpy(d->pidfile, buf, (size_t)n + 1);
+	}
+	call = "open";
+	if (pidfile_tmp(d, tmp, sizeof(tmp)) == -1 ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1)
+		goto fail;
+	close(fd);
+	call = "unlink";
+	if (unlink(tmp) == -1 ||
+	    (unlink(d->pidfile) == -1 && errno != ENOENT))
+		goto fail;
 	return 0;
+fail:
+	err = errno;
+	pidfile_failed(d, call, err, "exit");
+	if (!foreground) {
+		log_init("smtpd", 0, log_verbose());
+		pidfile_failed(d, call, err, "exit");
+	}
+	return -1;
+}
+
+/*
+ * pidfile_tmp - FILE.tmp, in FILE's directory so that rename() can put
+ * it in FILE's place; -1 (ENAMETOOLONG) when it does not fit.
+ */
+static int
+pidfile_tmp(const struct daemon *d, char *buf, size_t bufsz)
+{
+	int	 n = snprintf(buf, bufsz, "%s.tmp", d->pidfile);
+
+	if (n < 0 || (size_t)n >= bufsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * pidfile_write - FILE of -p: the master's pid, then the address of each
+ * listening socket as the listen line logs it, one a line, in the order
+ * of the listen lines (or of the sockets passed).  Written as FILE.tmp
+ * and renamed over FILE, so that a reader sees all of it or nothing.  0,
+ * or -1 with errno set and *call naming the step that failed.
+ */
+static int
+pidfile_write(const struct daemon *d, const char **call)
+{
+	char	 tmp[PATH_MAX];
+	FILE	*fp;
+	size_t	 i;
+	int	 fd, bad, saved;
+
+	*call = "open";
+	if (pidfile_tmp(d, tmp, sizeof(tmp)) == -1 ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1)
+		return -1;
+	/* umask(077) is for the spool: a pid and ports are no secret. */
+	*call = "write";
+	if (fchmod(fd, 0644) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		close(fd);
+		goto fail;
+	}
+	errno = EIO;
+	fprintf(fp, "%ld\n", (long)getpid());
+	for (i = 0; i < d->nl; i++)
+		fprintf(fp, "%s\n", d->l[i].name);
+	bad = ferror(fp);
+	saved = errno;
+	if (fclose(fp) == EOF || bad) {
+		saved = bad ? saved : errno;
+		goto fail;
+	}
+	*call = "rename";
+	if (rename(tmp, d->pidfile) == 0)
+		return 0;
+	saved = errno;
+fail:
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * pidfile_remove - at a clean stop, FILE of -p goes: the pool is gone.
+ */
+static void
+pidfile_remove(struct daemon *d)
+{
+	if (!d->pidfile_made)
+		return;
+	d->pidfile_made = 0;
+	if (unlink(d->pidfile) == -1)
+		pidfile_failed(d, "unlink", errno, "ignored");
+}
+
+/*
+ * pidfile_failed - one line: which FILE of -p, as which user, failed at
+ * which step and why, and what smtpd does about it.
+ */
+static void
+pidfile_failed(const struct daemon *d, const char *call, int err,
+    const char *action)
+{
+	char	 v[LOG_VALUE_MAX], user[LOG_VALUE_MAX];
+
+	log_warnx("event=pidfile-failed file=%s user=%s call=%s error=\"%s\" "
+	    "action=%s", log_value(d->pidfile, v, sizeof(v)),
+	    log_value(d->user, user, sizeof(user)), call, strerror(err),
+	    action);
 }
 
 static void
@@ -976,15 +1158,18 @@ catch_signals(void)
  * except inside pselect(), so none can slip in between a check of the
  * flags and the wait.  systemd hears READY=1 once the sockets are
  * bound and the pool is forked, at start and after each reload, and
- * STOPPING=1 before the listeners close (notify.c).
+ * STOPPING=1 before the listeners close (notify.c); FILE of -p is
+ * written at the same points.  1 when that FILE could not be written at
+ * start (the pool is stopped: a script would wait for it forever), else
+ * 0.
  */
-static void
+static int
 master(struct daemon *d)
 {
 	struct timespec	 ts, *tsp;
 	sigset_t	 block, orig;
 	fd_set		 rfd;
-	int		 fd = scoreboard_fd(d->sb), ready = 1;
+	int		 fd = scoreboard_fd(d->sb), ready = 1, rc = 0;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -1013,6 +1198,10 @@ master(struct daemon *d)
 		if (now_ms() >= d->spool_next)
 			spool_watch(d);
 		spawn_missing(d, &ts);
+		if (ready && pidfile_ready(d) == -1) {
+			rc = 1;
+			break;
+		}
 		if (ready) {
 			ready = 0;
 			notify("READY=1\nMAINPID=%ld\nSTATUS=accepting mail: "
@@ -1034,6 +1223,27 @@ master(struct daemon *d)
 	close_listeners(d);
 	stop_pool(d);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return rc;
+}
+
+/*
+ * pidfile_ready - the pool is ready: (re)write FILE of -p.  -1 when it
+ * fails the first time, which stops the daemon; a failure after a
+ * reload is logged and the daemon goes on, its FILE as it was.
+ */
+static int
+pidfile_ready(struct daemon *d)
+{
+	const char	*call;
+
+	if (d->pidfile[0] == '\0')
+		return 0;
+	if (pidfile_write(d, &call) == 0) {
+		d->pidfile_made = 1;
+		return 0;
+	}
+	pidfile_failed(d, call, errno, d->pidfile_made ? "ignored" : "exit");
+	return d->pidfile_made ? 0 : -1;
 }
 
 /*
@@ -1205,6 +1415,7 @@ reload(struct daemon *d)
 		kill(d->w[i].pid, SIGHUP);
 	log_info("event=reload file=%s workers=%u",
 	    log_value(d->path, file, sizeof(file)), d->conf.workers);
+	say_unsafe(&d->conf);
 	fail_warn(d->conf.fail);
 }
 

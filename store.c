@@ -54,6 +54,11 @@
  * before it is called a failure, or the 451 that followed would have a
  * copy already in new/, and the client's retry would deliver it twice.
  *
+ * With "sync no" (store_sync()) every fsync above is left out, for a
+ * spool whose loss does not matter (a test suite's): the same calls in
+ * the same order, minus the fsyncs, so that the files, their names and
+ * what a reader sees are the same, only not on disk when 250 is said.
+ *
  * Names follow the Maildir spec: time.MusecPpidQcount.host, with '/' and
  * ':' in the host written as \057 and \072; the name in new/ adds the
  * Maildir++ ",S=" size so readers need not stat the file.  All paths are
@@ -123,6 +128,7 @@ struct store {
 	char		 scan_name[BOX_NAMESZ];
 	const atomic_uint *current;		/* store_watch(); or NULL */
 	unsigned	 serial;		/* ours, to compare with it */
+	int		 nosync;		/* store_sync(st, 0): no fsync */
 };
 
 struct store_msg {
@@ -169,7 +175,8 @@ static void	 box_due(struct store *, struct box *, long long);
 static int	 maildir_sub(struct store *, const struct store_rcpt *,
 		    const char *, dev_t *, ino_t *);
 static int	 maildir_make(struct store *, const struct store_rcpt *);
-static int	 mkdir_sync(int, const char *);
+static int	 mkdir_sync(const struct store *, int, const char *);
+static int	 sync_fd(const struct store *, int);
 static void	 close_quiet(int);
 static int	 tidy_start(struct store *);
 static int	 tidy_claim(const struct box *);
@@ -247,6 +254,17 @@ store_watch(struct store *st, const atomic_uint *current, unsigned serial)
 }
 
 /*
+ * store_sync - whether the store fsyncs (1, the default) or not (0:
+ * "sync no", a spool whose loss does not matter).  Leaving the fsyncs
+ * out changes no file, name or step, only when the data reach the disk.
+ */
+void
+store_sync(struct store *st, int on)
+{
+	st->nosync = !on;
+}
+
+/*
  * store_probe - can this process deliver into the spool?  What a
  * delivery does, without a maildir: create PROBE_NAME, write to it,
  * fsync it, remove it, fsync the spool.  0, or -1 with errno set and
@@ -273,7 +291,7 @@ store_probe(struct store *st, const char **step)
 		if (n >= 0)
 			errno = EIO;	/* a short write to an empty file */
 		rc = -1;
-	} else if (fsync(fd) == -1) {
+	} else if (sync_fd(st, fd) == -1) {
 		*step = "fsync";
 		rc = -1;
 	}
@@ -292,7 +310,7 @@ store_probe(struct store *st, const char **step)
 			saved = errno;
 		}
 	}
-	if (rc == 0 && fsync(st->fd) == -1) {
+	if (rc == 0 && sync_fd(st, st->fd) == -1) {
 		*step = "fsync-directory";
 		rc = -1;
 		saved = errno;
@@ -544,7 +562,7 @@ store_commit(struct store_msg *m, const struct store_rcpt *rcpt, size_t n)
 
 	if (m->cr)
 		put(m, "\r", 1);	/* the last octet was a CR */
-	if (flush_buf(m) == 0 && fsync(m->fd) == -1)
+	if (flush_buf(m) == 0 && sync_fd(m->st, m->fd) == -1)
 		m->err = errno;
 	if (close(m->fd) == -1 && m->err == 0)
 		m->err = errno;
@@ -641,12 +659,12 @@ deliver_one(struct store_msg *m, const struct store_rcpt *r,
 	}
 	if (last)
 		m->moved = 1;
-	if (fsync(b->new) == 0)
+	if (sync_fd(m->st, b->new) == 0)
 		return 0;
 	saved = errno;
 	if (unlinkat(b->new, final, 0) == -1)
 		warn_file(m->id, "unlink", "%s/new/%s", b->name, final);
-	else if (fsync(b->new) == -1)
+	else if (sync_fd(m->st, b->new) == -1)
 		warn_file(m->id, "fsync", "%s/new", b->name);
 	errno = saved;
 	return -1;
@@ -676,7 +694,7 @@ undeliver(struct store_msg *m, const struct store_rcpt *rcpt, size_t n,
 		if (unlinkat(b->new, final, 0) == -1)
 			warn_file(m->id, "unlink", "%s/new/%s", b->name,
 			    final);
-		else if (fsync(b->new) == -1)
+		else if (sync_fd(m->st, b->new) == -1)
 			warn_file(m->id, "fsync", "%s/new", b->name);
 	}
 	errno = saved;
@@ -1004,11 +1022,11 @@ maildir_make(struct store *st, const struct store_rcpt *r)
 {
 	int	 dom, box;
 
-	if (mkdir_sync(st->fd, r->domain) == -1)
+	if (mkdir_sync(st, st->fd, r->domain) == -1)
 		return -1;
 	if ((dom = openat(st->fd, r->domain, DIR_FLAGS)) == -1)
 		return -1;
-	if (mkdir_sync(dom, r->local) == -1) {
+	if (mkdir_sync(st, dom, r->local) == -1) {
 		close_quiet(dom);
 		return -1;
 	}
@@ -1016,8 +1034,9 @@ maildir_make(struct store *st, const struct store_rcpt *r)
 	close_quiet(dom);
 	if (box == -1)
 		return -1;
-	if (mkdir_sync(box, "tmp") == -1 || mkdir_sync(box, "new") == -1 ||
-	    mkdir_sync(box, "cur") == -1) {
+	if (mkdir_sync(st, box, "tmp") == -1 ||
+	    mkdir_sync(st, box, "new") == -1 ||
+	    mkdir_sync(st, box, "cur") == -1) {
 		close_quiet(box);
 		return -1;
 	}
@@ -1028,11 +1047,21 @@ maildir_make(struct store *st, const struct store_rcpt *r)
  * mkdir_sync - mkdir, and fsync the parent if the directory is new.
  */
 static int
-mkdir_sync(int parent, const char *name)
+mkdir_sync(const struct store *st, int parent, const char *name)
 {
 	if (mkdirat(parent, name, 0700) == -1)
 		return errno == EEXIST ? 0 : -1;
-	return fsync(parent);
+	return sync_fd(st, parent);
+}
+
+/*
+ * sync_fd - fsync(fd), unless the store was told not to (store_sync()).
+ * The store's one way to fsync, so that "sync no" leaves none out.
+ */
+static int
+sync_fd(const struct store *st, int fd)
+{
+	return st->nosync ? 0 : fsync(fd);
 }
 
 /*

@@ -7,7 +7,8 @@
  * A message is written once, into the first recipient's tmp/, and
  * hard-linked or renamed into every recipient's new/.  store_commit()
  * returns 0 only when the file and every new/ entry naming it have been
- * fsynced; on any failure no new/ holds the message.  store_write() takes
+ * fsynced (or, after store_sync(st, 0), "sync no", written without an
+ * fsync); on any failure no new/ holds the message.  store_write() takes
  * the message with the CRLF line ends it travelled with and writes
  * Maildir's LF.  store_tidy(), called after a session, removes what
  * crashed deliveries left in tmp/.  A struct store keeps descriptors and
@@ -39,6 +40,7 @@ void		  store_close(struct store *);
 int		  store_root(const struct store *);
 void		  store_watch(struct store *, const atomic_uint *current,
 		    unsigned serial);
+void		  store_sync(struct store *, int on);
 int		  store_probe(struct store *, const char **step);
 int		  store_name_ok(const char *);
 int		  store_folder_exists(const struct store *,

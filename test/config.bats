@@ -74,7 +74,7 @@ not_delivered() {
 		echo "$args -> $rc: [$(cat "$TMP/out")] [$(cat "$TMP/err")]"
 		[ "$rc" -eq 2 ]
 		[ ! -s "$TMP/out" ]
-		[ "$(tail -n 2 "$TMP/err")" = "usage: smtpd [-DdinVv] [-f file]
+		[ "$(tail -n 2 "$TMP/err")" = "usage: smtpd [-DdinVv] [-f file] [-p file]
        smtpd -w address [-c count] [-f file] [-s since] [-t seconds]" ]
 	done
 }

@@ -524,3 +524,31 @@ spool_mail() {
 	grep -F ' event=reject peer=127.0.0.1 from="<a@b.example>" rcpt="<full@example.org>" reply="452 4.2.2 Mailbox \x22full\x22" command="RCPT TO:<full@example.org>" injected=yes' "$LOG"
 	grep -F ' event=reject peer=127.0.0.1 from="<a@b.example>" reply="421 4.3.2 mx.test Service not available, closing connection" command="DATA" injected=yes' "$LOG"
 }
+
+@test "sync no's lines and a -p file's failure, with a name that wants quoting, parse and are in smtpd(8)" {
+	local f="$TMP/no \"such\" dir/smtpd.pid" rc=0 pid
+	conf "sync no"
+	# The start, a session, a reload, the stop; -i; and a pid file that
+	# cannot be made: exit 1.
+	daemon_start
+	run smtp_tcp "EHLO c" "MAIL FROM:<a@b.example>" \
+	    "RCPT TO:<bob@example.org>" "DATA" "hi" "." "QUIT"
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	kill -HUP "$DPID"
+	wait_log '^event=reload '
+	pid=$DPID
+	daemon_stop
+	run smtp "HELO c" "QUIT"
+	"$SMTPD" -d -p "$f" -f "$(run_conf)" >>"$LOG" 2>&1 3>&- || rc=$?
+	[ "$rc" -eq 1 ]
+	cat "$LOG"
+	parse
+	documented
+	grep -Eq '^event=pidfile-failed file="[^"]*/no \\x22such\\x22 dir/smtpd.pid" user=[^ ]+ call=open error="No such file or directory" action=exit$' "$LOG"
+	grep -Eq "^event=start pid=$pid .* sync=no$" "$LOG"
+	[ "$(grep -c '^event=unsafe reason="sync no: ' "$LOG")" -eq 3 ]
+	for e in pidfile-failed start unsafe reload stop; do
+		cut -f3 "$TMP/pairs" | grep -qx -- "$e" ||
+		    { echo "no event=$e"; return 1; }
+	done
+}
