@@ -28,8 +28,7 @@
 #include "idna.h"
 #include "log.h"
 
-#define MAXWORDS	3
-#define REST		(-1)	/* maxargs: the rest of the line, one value */
+#define MAXWORDS	(1 + FAIL_WORDS_MAX)	/* the longest line: a fail rule */
 #define ADDRESS_MAX	(64 + 1 + IDNA_DOMAIN_MAX)	/* local@domain */
 
 struct parser {
@@ -119,7 +118,8 @@ static const struct keyword keywords[] = {
 	{ "sync",		1, 1, kw_sync },
 	{ "resolver",		1, 1, kw_resolver },
 	{ "recipient-delimiter", 1, 1, kw_recipient_delimiter },
-	{ "fail",		1, REST, kw_fail },
+	/* 0: fail.c says what a short rule lacks. */
+	{ "fail",		0, FAIL_WORDS_MAX, kw_fail },
 };
 
 /*
@@ -216,7 +216,7 @@ conf_line(struct conf *c, struct parser *p, char *line)
 	char		*word[MAXWORDS + 1], none[] = "", *rest = none;
 	const char	*why = NULL;
 	size_t		 i;
-	int		 n;
+	int		 n, max = 2;
 
 	if ((n = split(line, word, 1)) == 0)
 		return;
@@ -225,16 +225,12 @@ conf_line(struct conf *c, struct parser *p, char *line)
 	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
 		if (strcmp(word[0], keywords[i].name) == 0)
 			break;
+	/* Three words is the most a line has, but for a fail rule's. */
 	if (i < sizeof(keywords) / sizeof(keywords[0]) &&
-	    keywords[i].maxargs == REST) {
-		word[1] = rest;
-		word[2] = NULL;
-		if (keywords[i].set(c, word + 1, &why) == -1)
-			conf_error(p, "%s: %s", word[0], why);
-		return;
-	}
-	n = 1 + split(rest, word + 1, MAXWORDS - 1);
-	if (n > MAXWORDS) {
+	    keywords[i].maxargs > max)
+		max = keywords[i].maxargs;
+	n = 1 + split(rest, word + 1, max);
+	if (n - 1 > max) {
 		conf_error(p, "too many words");
 		return;
 	}
@@ -572,13 +568,12 @@ kw_resolver(struct conf *c, char **v, const char **why)
 
 /*
  * kw_fail - "fail STAGE PATTERN ACTION [times N]": a failure injection
- * rule (fail.c), given the rest of the line, since a reply's text is
- * words of its own.
+ * rule (fail.c); a reply's text is words of their own.
  */
 static int
 kw_fail(struct conf *c, char **v, const char **why)
 {
-	return fail_parse(&c->fail, v[0], why);
+	return fail_parse(&c->fail, v, why);
 }
 
 /*

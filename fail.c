@@ -37,7 +37,6 @@
 #include "log.h"
 #include "txn.h"
 
-#define WORDS_MAX	256		/* in one rule */
 #define SUBJECT_MAX	1024		/* longer than any address or name */
 #define TIMES_MAX	1000000000U
 #define DELAY_MAX	86400U		/* a day, as any time in smtpd.conf */
@@ -53,7 +52,6 @@ static const char *const actions[] = {
 	[FAIL_421] = "421", [FAIL_DELAY] = "delay"
 };
 
-static int	 words(char *, char **, int);
 static int	 parse_action(struct fail_rule *, char **, int, const char **);
 static int	 parse_reply(struct fail_rule *, char **, int, const char **);
 static int	 parse_esc(const char *, int);
@@ -64,24 +62,22 @@ static int	 claim(const struct fail_rules *, size_t);
 static void	 rule_free(struct fail_rule *);
 
 /*
- * fail_parse - one rule, from what follows "fail" on the file's line
- * (cut up here), appended to *rules (allocated by the first).  0, or -1
- * with *why set.
+ * fail_parse - one rule, from the words that follow "fail" on the file's
+ * line (NULL-terminated, at most FAIL_WORDS_MAX: conf.c cuts the line),
+ * appended to *rules (allocated by the first).  0, or -1 with *why set.
  */
 int
-fail_parse(struct fail_rules **rules, char *line, const char **why)
+fail_parse(struct fail_rules **rules, char **w, const char **why)
 {
 	struct fail_rule	 r;
 	struct fail_rules	*rs = *rules;
-	char			*w[WORDS_MAX + 1], *p;
+	char			*p;
 	int			 n, i;
 
 	memset(&r, 0, sizeof(r));
 	*why = "expected: fail STAGE PATTERN ACTION [times N]";
-	if ((n = words(line, w, WORDS_MAX)) > WORDS_MAX) {
-		*why = "too many words";
-		return -1;
-	}
+	for (n = 0; w[n] != NULL; n++)
+		;
 	if (n < 3)
 		return -1;
 	for (i = 0; i < (int)(sizeof(stages) / sizeof(stages[0])); i++)
@@ -115,31 +111,6 @@ fail_parse(struct fail_rules **rules, char *line, const char **why)
 		fatal("realloc");
 	rs->v[rs->n++] = r;
 	return 0;
-}
-
-/*
- * words - split line at white space into at most max words, up to a
- * word that starts with '#' (a comment, as everywhere in the file).
- * Returns the count, or max + 1 when there are more.
- */
-static int
-words(char *line, char **w, int max)
-{
-	int	 n = 0;
-
-	for (;;) {
-		while (isspace((unsigned char)*line))
-			line++;
-		if (*line == '\0' || *line == '#')
-			return n;
-		if (n == max)
-			return n + 1;
-		w[n++] = line;
-		while (*line != '\0' && !isspace((unsigned char)*line))
-			line++;
-		if (*line != '\0')
-			*line++ = '\0';
-	}
 }
 
 /*

@@ -50,7 +50,9 @@ struct fail_rules {
 	atomic_uint	 *count;	/* one per rule, shared; or NULL */
 };
 
-int	 fail_parse(struct fail_rules **, char *, const char **);
+#define FAIL_WORDS_MAX	256	/* in one rule, after "fail" */
+
+int	 fail_parse(struct fail_rules **, char **, const char **);
 void	 fail_share(struct fail_rules *);
 void	 fail_free(struct fail_rules *);
 const struct fail_rule *fail_match(const struct fail_rules *,

@@ -325,6 +325,17 @@ EOF
 	run "$SMTPD" -n -f "$CONF"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"reason=\"fail: the reply's text is longer than 400 octets\"" ]]
+	# More words than a rule may have: 256 after "fail" is the most.
+	smtpd_setup
+	conf "fail rcpt * reply 452 $(printf 'x %.0s' $(seq 1 252))"
+	run "$SMTPD" -n -f "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"reason=\"fail: the reply's text is longer than 400 octets\"" ]]
+	smtpd_setup
+	conf "fail rcpt * reply 452 $(printf 'x %.0s' $(seq 1 253))"
+	run "$SMTPD" -n -f "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"reason=\"too many words\"" ]]
 }
 
 @test "a non-ASCII text is refused, its octets escaped in the error" {

@@ -279,5 +279,5 @@ wait_file() {
 @test "-p without a file is a usage error" {
 	run "$SMTPD" -p
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"usage: smtpd [-DdinVv] [-f file] [-p file]" ]]
+	[[ "$output" == *"usage: smtpd [-DdinVv] [-f file] [-p file]"* ]]
 }
