@@ -465,7 +465,8 @@ parse_cidr(const char *p, size_t len, int kind, struct term *t)
 static int
 macro_string(const char *p, size_t len, int exp)
 {
-	size_t	 i;
+	size_t	 i, d;
+	int	 v;
 
 	for (i = 0; i < len; i++) {
 		if (p[i] < 0x21 || p[i] > 0x7e)
@@ -480,8 +481,12 @@ macro_string(const char *p, size_t len, int exp)
 		    strchr(exp ? "slodiphcrtv" : "slodiphv",
 		    tolower((unsigned char)p[i])) == NULL || p[i] == '\0')
 			return 0;
-		for (i++; i < len && isdigit((unsigned char)p[i]); i++)
-			;
+		/* 7.3: a digit transformer, if given, is not zero */
+		for (i++, v = 0, d = 0; i < len &&
+		    isdigit((unsigned char)p[i]); i++, d++)
+			v |= p[i] - '0';
+		if (d > 0 && v == 0)
+			return 0;
 		if (i < len && (p[i] == 'r' || p[i] == 'R'))
 			i++;
 		for (; i < len && p[i] != '\0' && strchr(".-+,/_=", p[i]) &&
@@ -770,7 +775,8 @@ match_ptr(struct spf *s, const char *target)
 }
 
 /*
- * expand - section 7: the domain-spec p (len octets) expanded for
+ * expand - section 7: the domain-spec p (len octets, checked by
+ * domain_spec()) expanded for
  * domain into out, over 253 octets cut from the left at label
  * boundaries (7.3), with "\" escaped for dns_query().  An expansion
  * over 2047 octets before the cut is refused (a permerror).
@@ -812,9 +818,6 @@ expand(struct spf *s, const char *p, size_t len, const char *domain,
 		delim = p + i;
 		for (dl = 0; p[i] != '}'; i++)
 			dl++;
-		if (isdigit((unsigned char)p[i - dl - (rev != 0) - 1]) &&
-		    digits == 0)
-			return permerror(s, "a macro keeping 0 parts");
 		n = transform(val, vl, digits, rev, dl ? delim : ".", dl ?
 		    dl : 1, upper, buf + o, sizeof(buf) - o);
 		if (n == (size_t)-1)
