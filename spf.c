@@ -52,7 +52,6 @@ struct record {
 	size_t		 len;
 	struct term	 t[SPF_MAXTERMS];
 	size_t		 nt;
-	int		 hasall;
 	unsigned short	 rdoff, rdlen;	/* redirect=; rdlen 0: none */
 	unsigned short	 expoff, explen;/* exp= */
 };
@@ -113,8 +112,6 @@ spf_init(struct spf *s, const struct dns_server *srv, long long deadline,
 	static const unsigned char mapped[12] =
 	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const char	*at;
-	size_t		 n;
-	int		 r;
 
 	memset(s, 0, offsetof(struct spf, ans));
 	s->srv = srv;
@@ -130,18 +127,16 @@ spf_init(struct spf *s, const struct dns_server *srv, long long deadline,
 	} else
 		return -1;
 	if ((at = strrchr(sender, '@')) == NULL || at == sender) {
-		r = snprintf(s->local, sizeof(s->local), "postmaster");
+		memcpy(s->local, "postmaster", sizeof("postmaster"));
 		at = at ? at + 1 : sender;
 	} else {
-		n = at - sender;
-		if (n >= sizeof(s->local))
+		if ((size_t)(at - sender) >= sizeof(s->local))
 			return -1;
-		memcpy(s->local, sender, n);
-		s->local[n] = '\0';
-		r = 0;
+		memcpy(s->local, sender, at - sender);
+		s->local[at - sender] = '\0';
 		at++;
 	}
-	if (r < 0 || strlen(at) >= sizeof(s->sender_domain) ||
+	if (strlen(at) >= sizeof(s->sender_domain) ||
 	    strlen(helo) >= sizeof(s->helo))
 		return -1;
 	memcpy(s->sender_domain, at, strlen(at) + 1);
@@ -300,7 +295,6 @@ parse(struct spf *s, struct record *rec)
 	size_t	 i = 6, start;
 
 	rec->nt = 0;
-	rec->hasall = 0;
 	rec->rdlen = rec->explen = 0;
 	for (;;) {
 		while (i < rec->len && rec->text[i] == ' ')
@@ -415,8 +409,6 @@ parse_mech(struct spf *s, struct record *rec, size_t off, size_t len)
 		t->len = slash - arg;
 	} else if (slash != n)
 		return permerror(s, "a bad mechanism");
-	if (t->mech == M_ALL)
-		rec->hasall = 1;
 	rec->nt++;
 	return 0;
 }
@@ -532,8 +524,8 @@ domain_spec(const char *p, size_t len)
 
 /*
  * eval - 4.6.2: the first mechanism that matches gives its qualifier;
- * then redirect= (ignored when the record has "all", 6.1); else
- * neutral.
+ * then redirect=, wherever it stood; else neutral.  (6.1 ignores a
+ * redirect= beside "all": "all" always matches, so it is never reached.)
  */
 static enum spf_result
 eval(struct spf *s, struct record *rec, const char *domain, int depth)
@@ -549,7 +541,7 @@ eval(struct spf *s, struct record *rec, const char *domain, int depth)
 		if (m == 1)
 			return rec->t[i].qual;
 	}
-	if (rec->rdlen == 0 || rec->hasall)
+	if (rec->rdlen == 0)
 		return SPF_NEUTRAL;
 	if (++s->nterms > SPF_MAXDNS) {
 		s->why = "more than 10 DNS-querying terms";

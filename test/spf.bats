@@ -347,12 +347,28 @@ asked() {
 	[ "$result" = permerror ]
 }
 
-@test "6.1: redirect= is ignored when the record has all" {
-	record example.com 'v=spf1 redirect=r.example.net ?all'
+@test "6.1: redirect= waits for every mechanism, wherever it stands" {
+	record example.com 'v=spf1 redirect=r.example.net ip4:192.0.2.1'
 	record r.example.net 'v=spf1 -all'
 	dnsd_start
-	expect neutral 192.0.2.3
+	expect pass 192.0.2.1
 	! asked 'r.example.net TXT'
+	expect fail 192.0.2.2
+	asked 'r.example.net TXT'
+}
+
+@test "5: a reply that breaks the protocol is a temperror" {
+	record example.com 'v=spf1 -all'
+	dnsd_start badlen
+	expect temperror 192.0.2.1
+}
+
+@test "7.3: %{p} expands to unknown" {
+	record example.com 'v=spf1 a:%{p}.example.net -all'
+	names unknown.example.net
+	dnsd_start
+	expect fail 192.0.2.1
+	asked 'unknown.example.net A'
 }
 
 @test "5.2 vs 6.1: %{d} is the included/redirected domain" {
