@@ -78,7 +78,7 @@ static int	 parse(struct spf *, struct record *);
 static int	 parse_term(struct spf *, struct record *, size_t, size_t);
 static int	 parse_mech(struct spf *, struct record *, size_t, size_t);
 static int	 parse_cidr(const char *, size_t, int, struct term *);
-static int	 macro_string(const char *, size_t, int);
+static int	 macro_string(const char *, size_t, int, size_t *);
 static int	 domain_spec(const char *, size_t);
 static enum spf_result	 eval(struct spf *, struct record *, const char *,
 		    int);
@@ -316,7 +316,7 @@ static int
 parse_term(struct spf *s, struct record *rec, size_t off, size_t len)
 {
 	const char	*p = rec->text + off;
-	size_t		 n = 0;
+	size_t		 n = 0, end;
 
 	if (isalpha((unsigned char)p[0]))
 		for (n = 1; n < len && (isalnum((unsigned char)p[n]) ||
@@ -324,7 +324,7 @@ parse_term(struct spf *s, struct record *rec, size_t off, size_t len)
 			;
 	if (n == 0 || n == len || p[n] != '=')
 		return parse_mech(s, rec, off, len);
-	if (!macro_string(p + n + 1, len - n - 1, 1))
+	if (!macro_string(p + n + 1, len - n - 1, 1, &end))
 		return permerror(s, "a modifier's value is not a macro-string");
 	if (n == 8 && strncasecmp(p, "redirect", 8) == 0) {
 		if (rec->rdlen != 0 || !domain_spec(p + 9, len - 9))
@@ -349,7 +349,7 @@ parse_mech(struct spf *s, struct record *rec, size_t off, size_t len)
 	    SPF_SOFTFAIL, SPF_NEUTRAL };
 	struct term	*t;
 	size_t		 i, n, arg, slash;
-	int		 depth = 0;
+	int		 depth = 0, colon = 0;
 
 	if (rec->nt == SPF_MAXTERMS)
 		return permerror(s, "too many terms");
@@ -376,6 +376,7 @@ parse_mech(struct spf *s, struct record *rec, size_t off, size_t len)
 		if (mechs[i].arg == 0)
 			return permerror(s, "an argument where none is taken");
 		arg = ++n;
+		colon = 1;
 	} else if (mechs[i].arg == 2)
 		return permerror(s, "a mechanism without its argument");
 	/* the first "/" outside a macro ends the domain-spec */
@@ -402,7 +403,7 @@ parse_mech(struct spf *s, struct record *rec, size_t off, size_t len)
 		if (inet_pton(t->mech == M_IP4 ? AF_INET : AF_INET6, a,
 		    t->ip) != 1)
 			return permerror(s, "a bad address");
-	} else if (n > arg || (arg > 0 && p[arg - 1] == ':')) {
+	} else if (colon) {
 		if (!domain_spec(p + arg, slash - arg))
 			return permerror(s, "a bad domain-spec");
 		t->off = off + arg;
@@ -452,14 +453,16 @@ parse_cidr(const char *p, size_t len, int kind, struct term *t)
 
 /*
  * macro_string - section 7.1's macro-string: literals %x21-24 / %x26-7E,
- * and macro-expands; c, r and t only when exp is set.
+ * and macro-expands; c, r and t only when exp is set.  *end is where
+ * the last macro-expand ends (0 for none).
  */
 static int
-macro_string(const char *p, size_t len, int exp)
+macro_string(const char *p, size_t len, int exp, size_t *end)
 {
 	size_t	 i, d;
 	int	 v;
 
+	*end = 0;
 	for (i = 0; i < len; i++) {
 		if (p[i] < 0x21 || p[i] > 0x7e)
 			return 0;
@@ -467,8 +470,10 @@ macro_string(const char *p, size_t len, int exp)
 			continue;
 		if (++i == len)
 			return 0;
-		if (p[i] == '%' || p[i] == '_' || p[i] == '-')
+		if (p[i] == '%' || p[i] == '_' || p[i] == '-') {
+			*end = i + 1;
 			continue;
+		}
 		if (p[i] != '{' || ++i == len ||
 		    strchr(exp ? "slodiphcrtv" : "slodiphv",
 		    tolower((unsigned char)p[i])) == NULL || p[i] == '\0')
@@ -486,6 +491,7 @@ macro_string(const char *p, size_t len, int exp)
 			;
 		if (i == len || p[i] != '}')
 			return 0;
+		*end = i + 1;
 	}
 	return 1;
 }
@@ -500,11 +506,10 @@ domain_spec(const char *p, size_t len)
 	size_t	 end, start, i;
 	int	 alpha = 0;
 
-	if (len == 0 || !macro_string(p, len, 0))
+	if (len == 0 || !macro_string(p, len, 0, &end))
 		return 0;
-	if (p[len - 1] == '}' || (len >= 2 && p[len - 2] == '%' &&
-	    strchr("%_-", p[len - 1]) && (len < 3 || p[len - 3] != '%')))
-		return 1;
+	if (end == len)
+		return 1;	/* ends in a macro-expand */
 	end = p[len - 1] == '.' ? len - 1 : len;
 	for (start = end; start > 0 && p[start - 1] != '.'; start--)
 		;
@@ -819,7 +824,7 @@ expand(struct spf *s, const char *p, size_t len, const char *domain,
 	/* 7.3: cut whole labels from the left to 253 octets */
 	for (k = 0; o - k > 253; ) {
 		r = memchr(buf + k, '.', o - k);
-		if (r == NULL)
+		if (r == NULL || r == buf + o - 1)
 			return permerror(s, "a macro expansion too long");
 		k = r - buf + 1;
 	}

@@ -181,7 +181,7 @@ asked() {
 	    'mx:example.com//' 'all:example.com' 'all/24' 'ptr/24' \
 	    'include' 'exists' 'exists:example.com/24' '*all' '+-all' \
 	    'a:example' 'a:example.123' 'a:example.-com' 'a:%{x}.example.com' \
-	    'a:%{d}%' 'a:%{d' 'a:%{c}.example.com' 'a:%{d0}.example.com' \
+	    'a:%{d}%' 'a:%{d' 'a:example.com}' 'a:%{c}.example.com' 'a:%{d0}.example.com' \
 	    'redirect=example.org redirect=example.org' \
 	    'exp=a.example.com exp=b.example.com' 'redirect=' \
 	    'foo=%{z}' '1x=y'; do
@@ -209,6 +209,12 @@ asked() {
 	[ "$result" = fail ]
 	spf 198.51.100.1
 	[ "$result" = pass ]
+}
+
+@test "12: a domain-spec may end in any macro-expand, %% %_ %- too" {
+	record example.com 'v=spf1 ip4:192.0.2.1 a:x.%{d} a:x.%{d2r} a:x.%% a:x.%- a:x%_ -all'
+	dnsd_start
+	expect pass 192.0.2.1
 }
 
 @test "6.2: exp= in a record of no match is parsed, not fetched" {
