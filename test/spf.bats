@@ -387,6 +387,16 @@ asked() {
 	asked 'r.example.net.y.example.net A'
 }
 
+@test "5.3: of more A records than dns.c keeps, a kept match matches; else permerror" {
+	local i
+	for i in $(seq 33); do echo "many.example.net A 198.51.100.$i"; done >>"$ZONE"
+	record example.com 'v=spf1 a:many.example.net -all'
+	dnsd_start
+	expect pass 198.51.100.1
+	expect permerror 192.0.2.1
+	grep -q 'more addresses' <<<"$output"
+}
+
 @test "5.7: exists: matches any A record, whatever the client's family" {
 	echo 'yes.example.net A 127.0.0.2' >>"$ZONE"
 	record example.com 'v=spf1 exists:yes.example.net -all'
