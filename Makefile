@@ -44,7 +44,8 @@ run: smtpd
 # defaults, the per-address count and the log line's edges, under the
 # sanitizers.
 test: smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
-    test/logsink test/notifysink test/linkshim.so test/dnsd test/dns_test
+    test/logsink test/notifysink test/linkshim.so test/dnsd test/dns_test \
+    test/spf_test
 	./test/run
 
 test/addr_test: test/addr_test.c addr.c addr.h idna.c idna.h
@@ -92,6 +93,11 @@ test/linkshim.so: test/linkshim.c
 test/dns_test: test/dns_test.c dns.c dns.h now.h
 	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
 	    test/dns_test.c dns.c
+
+# spf.c is not yet linked into smtpd: its test driver alone builds it.
+test/spf_test: test/spf_test.c spf.c spf.h dns.c dns.h now.h
+	$(CC) $(STD) $(WARN) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ \
+	    test/spf_test.c spf.c dns.c
 
 test/dnsd: test/dnsd.c
 	$(CC) $(STD) -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ \
@@ -143,6 +149,6 @@ install: smtpd
 clean:
 	rm -f smtpd smtpd-asan test/smtpc test/addr_test test/unit_test \
 	    test/logsink test/notifysink test/linkshim.so test/dnsd \
-	    test/dns_test bench/fsyncmark bench/pipe $(FUZZ)
+	    test/dns_test test/spf_test bench/fsyncmark bench/pipe $(FUZZ)
 
 .PHONY: all run test attack bench fuzz fuzz-check lint install clean
