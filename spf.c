@@ -87,6 +87,8 @@ static int	 eval_term(struct spf *, struct record *, struct term *,
 static int	 target(struct spf *, struct record *, struct term *,
 		    const char *, char *);
 static int	 ask(struct spf *, const char *, int);
+static int	 void_over(struct spf *);
+static int	 in_answer(const struct spf *, int, int);
 static int	 match_addrs(struct spf *, const char *, int, int);
 static int	 match_mx(struct spf *, const char *, int, int);
 static int	 match_ptr(struct spf *, const char *);
@@ -286,6 +288,36 @@ ask(struct spf *s, const char *name, int type)
 		s->why = dns_status_text(st);
 		return -1;
 	}
+}
+
+/*
+ * void_over - one more void lookup (a question with no records, 4.6.4):
+ * has the check now had more than SPF_MAXVOID?  Then s->why says so.
+ */
+static int
+void_over(struct spf *s)
+{
+	if (++s->nvoid <= SPF_MAXVOID)
+		return 0;
+	s->why = "more than 2 void lookups";
+	return 1;
+}
+
+/*
+ * in_answer - is one of the addresses in s->ans, as A or AAAA records
+ * for the client's family, in the client's network of cidr4 or cidr6?
+ */
+static int
+in_answer(const struct spf *s, int cidr4, int cidr6)
+{
+	int	 six = s->af == AF_INET6;
+	size_t	 i;
+
+	for (i = 0; i < s->ans.nrr; i++)
+		if (in_net(s, s->ans.rr[i].addr, six ? cidr6 : cidr4,
+		    six ? 16 : 4))
+			return 1;
+	return 0;
 }
 
 /* parse - the whole record, 4.6: any syntax error is a permerror. */
@@ -613,10 +645,8 @@ eval_term(struct spf *s, struct record *rec, struct term *t,
 		return match_ptr(s, name);
 	case M_EXISTS:
 		m = ask(s, name, DNS_A);
-		if (m == 0 && ++s->nvoid > SPF_MAXVOID) {
-			s->why = "more than 2 void lookups";
+		if (m == 0 && void_over(s))
 			return -SPF_PERMERROR;
-		}
 		return m == -1 ? -SPF_TEMPERROR : m == -2 ? -SPF_PERMERROR : m;
 	default:
 		return -SPF_PERMERROR;
@@ -660,25 +690,17 @@ in_net(const struct spf *s, const unsigned char *addr, int bits, int n)
 static int
 match_addrs(struct spf *s, const char *name, int cidr4, int cidr6)
 {
-	int	 six = s->af == AF_INET6, m;
-	size_t	 i;
+	int	 m;
 
-	m = ask(s, name, six ? DNS_AAAA : DNS_A);
+	m = ask(s, name, s->af == AF_INET6 ? DNS_AAAA : DNS_A);
 	if (m == -1)
 		return -SPF_TEMPERROR;
 	if (m == -2)
 		return -SPF_PERMERROR;
-	if (m == 0) {
-		if (++s->nvoid > SPF_MAXVOID) {
-			s->why = "more than 2 void lookups";
-			return -SPF_PERMERROR;
-		}
-		return 0;
-	}
-	for (i = 0; i < s->ans.nrr; i++)
-		if (in_net(s, s->ans.rr[i].addr, six ? cidr6 : cidr4,
-		    six ? 16 : 4))
-			return 1;
+	if (m == 0)
+		return void_over(s) ? -SPF_PERMERROR : 0;
+	if (in_answer(s, cidr4, cidr6))
+		return 1;
 	if (s->ans.more) {
 		s->why = "more addresses than kept";
 		return -SPF_PERMERROR;
@@ -702,13 +724,8 @@ match_mx(struct spf *s, const char *name, int cidr4, int cidr6)
 		return -SPF_TEMPERROR;
 	if (m == -2)
 		return -SPF_PERMERROR;
-	if (m == 0) {
-		if (++s->nvoid > SPF_MAXVOID) {
-			s->why = "more than 2 void lookups";
-			return -SPF_PERMERROR;
-		}
-		return 0;
-	}
+	if (m == 0)
+		return void_over(s) ? -SPF_PERMERROR : 0;
 	if (s->ans.nrr > SPF_MAXNAMES || s->ans.more) {
 		s->why = "more than 10 MX names";
 		return -SPF_PERMERROR;
@@ -721,12 +738,8 @@ match_mx(struct spf *s, const char *name, int cidr4, int cidr6)
 		m = ask(s, hosts[i], s->af == AF_INET6 ? DNS_AAAA : DNS_A);
 		if (m == -1)
 			return -SPF_TEMPERROR;
-		if (m != 1)
-			continue;
-		for (size_t j = 0; j < s->ans.nrr; j++)
-			if (in_net(s, s->ans.rr[j].addr, s->af == AF_INET6 ?
-			    cidr6 : cidr4, s->af == AF_INET6 ? 16 : 4))
-				return 1;
+		if (m == 1 && in_answer(s, cidr4, cidr6))
+			return 1;
 	}
 	return 0;
 }
@@ -746,10 +759,8 @@ match_ptr(struct spf *s, const char *target)
 	if (dns_reverse_name(s->af, s->ip, rev, sizeof(rev)) == -1)
 		return 0;
 	m = ask(s, rev, DNS_PTR);
-	if (m == 0 && ++s->nvoid > SPF_MAXVOID) {
-		s->why = "more than 2 void lookups";
+	if (m == 0 && void_over(s))
 		return -SPF_PERMERROR;
-	}
 	if (m != 1)
 		return 0;
 	n = s->ans.nrr < SPF_MAXNAMES ? s->ans.nrr : SPF_MAXNAMES;
