@@ -88,7 +88,6 @@ static int	 replace(char **, const char *);
 static int	 address_canon(const char *, char *, int);
 static int	 alias_target(const struct alias *, const char *, char *,
 		    size_t, char *, size_t);
-static int	 parse_number(const char *, uint64_t, const char *, uint64_t *);
 static void	*grow(void *, size_t, size_t);
 
 static const struct keyword keywords[] = {
@@ -395,7 +394,7 @@ kw_recipient_delimiter(struct conf *c, char **v, const char **why)
 static int
 kw_max_message_size(struct conf *c, char **v, const char **why)
 {
-	if (parse_number(v[0], 1, "KMG", &c->max_message_size) == -1) {
+	if (conf_number(v[0], 1, "KMG", &c->max_message_size) == -1) {
 		*why = "expected a size such as 10485760, 10240K or 10M";
 		return -1;
 	}
@@ -457,7 +456,7 @@ kw_greet_pause(struct conf *c, char **v, const char **why)
 {
 	uint64_t	 n;
 
-	if (parse_number(v[0], 0, "smh", &n) == -1 || n > 60) {
+	if (conf_number(v[0], 0, "smh", &n) == -1 || n > 60) {
 		*why = "expected a time from 0 to 60s";
 		return -1;
 	}
@@ -470,7 +469,7 @@ kw_min_data_rate(struct conf *c, char **v, const char **why)
 {
 	uint64_t	 n;
 
-	if (parse_number(v[0], 1, "KMG", &n) == -1 || n > 1024 * 1024 * 1024) {
+	if (conf_number(v[0], 1, "KMG", &n) == -1 || n > 1024 * 1024 * 1024) {
 		*why = "expected octets per second such as 1024 or 1K";
 		return -1;
 	}
@@ -636,7 +635,7 @@ set_count(unsigned *dst, const char *v, unsigned min, unsigned max,
 	static char	 msg[64];
 	uint64_t	 n;
 
-	if (parse_number(v, min, "", &n) == -1 || n > max) {
+	if (conf_number(v, min, "", &n) == -1 || n > max) {
 		snprintf(msg, sizeof(msg), "expected a number from %u to %u",
 		    min, max);
 		*why = msg;
@@ -671,7 +670,7 @@ set_seconds(int *dst, const char *v, const char **why)
 {
 	uint64_t	 n;
 
-	if (parse_number(v, 1, "smh", &n) == -1 || n > 86400) {
+	if (conf_number(v, 1, "smh", &n) == -1 || n > 86400) {
 		*why = "expected a time such as 300, 300s or 5m, at most 1 day";
 		return -1;
 	}
@@ -680,11 +679,12 @@ set_seconds(int *dst, const char *v, const char **why)
 }
 
 /*
- * parse_number - a decimal of at least min with one optional suffix from
- * units: K, M, G multiply by powers of 1024; s, m, h give seconds.
+ * conf_number - a decimal of at least min with one optional suffix from
+ * units: K, M, G multiply by powers of 1024; s, m, h give seconds.  For
+ * every number in the file, fail.c's too.
  */
-static int
-parse_number(const char *s, uint64_t min, const char *units, uint64_t *out)
+int
+conf_number(const char *s, uint64_t min, const char *units, uint64_t *out)
 {
 	unsigned long long	 n;
 	uint64_t		 mul = 1;

@@ -83,6 +83,8 @@ struct conf {
 #define CONF_MAX_SESSIONS	100
 
 int	 conf_load(struct conf *, const char *path);
+int	 conf_number(const char *, uint64_t min, const char *units,
+	    uint64_t *);
 void	 conf_free(struct conf *);
 int	 conf_domain_ok(const struct conf *, const char *domain);
 int	 conf_mailbox_known(const struct conf *, const char *local,

@@ -27,12 +27,12 @@
 #include <sys/mman.h>
 
 #include <ctype.h>
-#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "fail.h"
 #include "log.h"
 #include "txn.h"
@@ -224,30 +224,18 @@ parse_esc(const char *s, int class)
 }
 
 /*
- * parse_uint - a decimal from min to max, with one optional suffix from
- * units (s, m, h: seconds, minutes, hours).
+ * parse_uint - a number of the file (conf_number(): a decimal, one
+ * optional suffix from units) from min to max.
  */
 static int
 parse_uint(const char *s, unsigned min, unsigned max, const char *units,
     unsigned *out)
 {
-	unsigned long long	 n, mul = 1;
-	char			*end;
+	uint64_t	 n;
 
-	if (!isdigit((unsigned char)*s))
+	if (conf_number(s, min, units, &n) == -1 || n > max)
 		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end != '\0') {
-		if (end[1] != '\0' || strchr(units, *end) == NULL)
-			return -1;
-		mul = *end == 'm' ? 60 : *end == 'h' ? 3600 : 1;
-	}
-	if (n > max || n * mul < min || n * mul > max)
-		return -1;
-	*out = n * mul;
+	*out = n;
 	return 0;
 }
 
