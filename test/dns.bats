@@ -22,16 +22,12 @@ setup() {
 }
 
 teardown() {
-	[ -z "$DNSD" ] || kill "$DNSD" 2>/dev/null || true
-	[ -z "$DNSD" ] || wait "$DNSD" 2>/dev/null || true
+	dnsd_stop
 }
 
 # dnsd_start [MODE] - test/dnsd on the zone, and smtpd pointed at it.
 dnsd_start() {
-	"$BATS_TEST_DIRNAME/dnsd" -m "${1:-normal}" -t 60 "$ZONE" \
-	    "$TMP/dnsport" 2>"$TMP/queries" 3>&- &
-	DNSD=$!
-	wait_for test -s "$TMP/dnsport"
+	dnsd_run "$@"
 	conf "resolver 127.0.0.1:$(cat "$TMP/dnsport")"
 }
 

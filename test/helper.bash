@@ -138,21 +138,43 @@ queued_id() {
 #   port_closed           no connection to $PORT is taken any more
 
 daemon_start() {
-	local i conf
+	local conf
 	grep -q '^listen ' "$CONF" || echo "listen 127.0.0.1:0" >>"$CONF"
 	conf=$(run_conf)
 	# fd 3 is bats' own: a daemon holding it would make bats wait.
 	# Arguments, if any, are a command that execs smtpd (setpriv).
 	"$@" "$SMTPD" -d -f "$conf" >>"$LOG" 2>&1 3>&- &
 	DPID=$!
-	for i in $(seq 1 100); do
-		grep -q 'event=start' "$LOG" && break
-		kill -0 "$DPID" 2>/dev/null || return 1
-		sleep 0.05
-	done
+	daemon_wait || return 1
 	PORT=$(sed -n 's/.*event=listen addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	    "$LOG" | head -n 1)
 	[ -n "$PORT" ]
+}
+
+# daemon_wait - until the daemon DPID has logged its start, 5 s at most;
+# fails if it exits first (the caller's check of the port says the rest).
+daemon_wait() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q 'event=start' "$LOG" && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+}
+
+# dnsd_run [MODE] - test/dnsd (MODE as its -m) on $ZONE, its pid in
+# DNSD, its port in $TMP/dnsport, the questions it got in $TMP/queries.
+dnsd_run() {
+	"$BATS_TEST_DIRNAME/dnsd" -m "${1:-normal}" -t 60 "$ZONE" \
+	    "$TMP/dnsport" 2>"$TMP/queries" 3>&- &
+	DNSD=$!
+	wait_for test -s "$TMP/dnsport"
+}
+
+# dnsd_stop - the dnsd of dnsd_run, if any, gone.
+dnsd_stop() {
+	[ -z "$DNSD" ] || kill "$DNSD" 2>/dev/null || true
+	[ -z "$DNSD" ] || wait "$DNSD" 2>/dev/null || true
 }
 
 daemon_stop() {

@@ -306,17 +306,13 @@ v6_listen() {
 # odd_start CONFFILE [CMD...] - daemon_start, with the configuration at
 # CONFFILE (a name that wants quoting) and CMD before smtpd (env ...).
 odd_start() {
-	local i c=$1
+	local c=$1
 	shift
 	cp "$(run_conf)" "$c"
 	chmod 644 "$c"
 	"$@" "$SMTPD" -d -f "$c" >>"$LOG" 2>&1 3>&- &
 	DPID=$!
-	for i in $(seq 1 100); do
-		grep -q 'event=start' "$LOG" && break
-		kill -0 "$DPID" 2>/dev/null || return 1
-		sleep 0.05
-	done
+	daemon_wait || return 1
 	PORT=$(sed -n 's/.*event=listen addr=127\.0\.0\.1:\([0-9]*\)$/\1/p' \
 	    "$LOG" | head -n 1)
 	PPORT=$(sed -n 's/.*event=listen addr=127\.0\.0\.1:\([0-9]*\) proxy=yes$/\1/p' \

@@ -32,20 +32,12 @@ setup() {
 }
 
 teardown() {
-	[ -z "$DNSD" ] || kill "$DNSD" 2>/dev/null || true
-	[ -z "$DNSD" ] || wait "$DNSD" 2>/dev/null || true
+	dnsd_stop
 }
 
-# record NAME VALUE - a TXT record, before dnsd_start.
+# record NAME VALUE - a TXT record, before dnsd_run.
 record() {
 	printf '%s TXT %s\n' "$1" "$2" >>"$ZONE"
-}
-
-dnsd_start() {
-	"$BATS_TEST_DIRNAME/dnsd" -m "${1:-normal}" -t 60 "$ZONE" \
-	    "$TMP/dnsport" 2>"$TMP/queries" 3>&- &
-	DNSD=$!
-	wait_for test -s "$TMP/dnsport"
 }
 
 # spf IP [SENDER [DOMAIN [MS]]] - check_host(); the result word in
@@ -77,18 +69,18 @@ asked() {
 # 4.4, 4.5: record lookup and selection
 
 @test "4.5: no TXT record at all (NODATA) is none" {
-	dnsd_start
+	dnsd_run
 	expect none 192.0.2.10
 }
 
 @test "4.3: a domain that does not exist (NXDOMAIN) is none" {
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.10 joe@nx.example.com nx.example.com
 	[ "$result" = none ]
 }
 
 @test "4.3: a single-label or malformed domain is none, not asked" {
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.10 joe@com com
 	[ "$result" = none ]
 	spf 192.0.2.10 joe@a..example.com a..example.com
@@ -102,14 +94,14 @@ asked() {
 	record example.com 'v=spf10 -all'
 	record example.com 'v=spf1-all'
 	record example.com 'google-site-verification=abc'
-	dnsd_start
+	dnsd_run
 	expect none 192.0.2.10
 }
 
 @test "4.5: the version is case-insensitive and may end the record" {
 	record example.com 'V=SpF1 -all'
 	record example.org 'v=spf1'
-	dnsd_start
+	dnsd_run
 	expect fail 192.0.2.10
 	spf 192.0.2.10 joe@example.org example.org
 	[ "$result" = neutral ]
@@ -118,7 +110,7 @@ asked() {
 @test "4.5: two v=spf1 records are a permerror" {
 	record example.com 'v=spf1 +all'
 	record example.com 'v=spf1 -all'
-	dnsd_start
+	dnsd_run
 	expect permerror 192.0.2.10
 	grep -q 'more than one v=spf1' <<<"$output"
 }
@@ -126,7 +118,7 @@ asked() {
 @test "4.5: a record of several strings is joined without spaces" {
 	# dnsd cuts a value into strings of 255: the ip4 term is split
 	record example.com "v=spf1 $(printf 'ip4:192.0.2.200 %.0s' {1..15})ip4:192.0.2.77 -all"
-	dnsd_start
+	dnsd_run
 	[ "$(awk '$2 == "TXT" { print length($0) }' "$ZONE")" -gt 271 ]
 	expect pass 192.0.2.77
 	expect fail 192.0.2.78
@@ -134,7 +126,7 @@ asked() {
 
 @test "4.4: only TXT is asked for the record (no type 99 SPF, no A)" {
 	record example.com 'v=spf1 -all'
-	dnsd_start
+	dnsd_run
 	expect fail 192.0.2.10
 	[ "$(grep -c 'example.com TXT' "$TMP/queries")" -eq 1 ]
 	[ "$(wc -l <"$TMP/queries")" -eq 1 ]
@@ -142,7 +134,7 @@ asked() {
 
 @test "4.4: a resolver that never answers is a temperror within the deadline" {
 	record example.com 'v=spf1 -all'
-	dnsd_start silent
+	dnsd_run silent
 	start=$(date +%s%N)
 	spf 192.0.2.10 joe@example.com example.com 1000
 	end=$(date +%s%N)
@@ -152,13 +144,13 @@ asked() {
 
 @test "4.4: SERVFAIL is a temperror" {
 	record example.com 'v=spf1 -all'
-	dnsd_start servfail
+	dnsd_run servfail
 	expect temperror 192.0.2.10
 }
 
 @test "4.4: more TXT records than dns.c keeps (32) is a permerror" {
 	for i in $(seq 33); do record example.com "filler $i"; done
-	dnsd_start
+	dnsd_run
 	expect permerror 192.0.2.10
 	grep -q 'more TXT records' <<<"$output"
 }
@@ -166,7 +158,7 @@ asked() {
 @test "4.4: 32 TXT records, one of them v=spf1, are read" {
 	for i in $(seq 31); do record example.com "filler $i"; done
 	record example.com 'v=spf1 -all'
-	dnsd_start
+	dnsd_run
 	expect fail 192.0.2.10
 }
 
@@ -192,7 +184,7 @@ asked() {
 		mv "$ZONE.new" "$ZONE"
 		[ -z "$DNSD" ] || { kill "$DNSD"; wait "$DNSD" || true; }
 		rm -f "$TMP/dnsport"
-		dnsd_start
+		dnsd_run
 		spf 192.0.2.10
 		[ "$result" = permerror ] || { echo "not a permerror: $bad"; return 1; }
 	done
@@ -200,7 +192,7 @@ asked() {
 
 @test "12: well-formed terms parse: qualifiers, cases, CIDRs, unknown modifiers" {
 	record example.com 'v=spf1 ?ip4:192.0.2.1 ~IP4:192.0.2.2/32 -ip6:2001:db8::/32 +a//64 A/24//64 mx:example.org/30 Ptr:example.org foo=bar x.y-z_=%{c}%{R}%{t}%%%_%- exp=explain.%{d} IP4:192.0.2.0/0  '
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.1
 	[ "$result" = neutral ]
 	spf 192.0.2.2
@@ -213,13 +205,13 @@ asked() {
 
 @test "12: a domain-spec may end in any macro-expand, %% %_ %- too" {
 	record example.com 'v=spf1 ip4:192.0.2.1 a:x.%{d} a:x.%{d2r} a:x.%% a:x.%- a:x%_ -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1
 }
 
 @test "6.2: exp= in a record of no match is parsed, not fetched" {
 	record example.com 'v=spf1 exp=explain.example.com'
-	dnsd_start
+	dnsd_run
 	expect neutral 192.0.2.10
 	! grep -q explain "$TMP/queries"
 }
@@ -228,68 +220,68 @@ asked() {
 
 @test "A.1: v=spf1 +all: any host passes" {
 	record example.com 'v=spf1 +all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.10 198.51.100.7 2001:db8::1
 }
 
 @test "A.1: v=spf1 a -all: 192.0.2.10 and 192.0.2.11 pass" {
 	record example.com 'v=spf1 a -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.10 192.0.2.11 ::ffff:192.0.2.10
 	expect fail 192.0.2.12 192.0.2.65
 }
 
 @test "A.1: v=spf1 a:example.org -all: no host passes (no A)" {
 	record example.com 'v=spf1 a:example.org -all'
-	dnsd_start
+	dnsd_run
 	expect fail 192.0.2.10 192.0.2.140
 }
 
 @test "A.1: v=spf1 mx -all: 192.0.2.129 and 192.0.2.130 pass" {
 	record example.com 'v=spf1 mx -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.129 192.0.2.130
 	expect fail 192.0.2.10 192.0.2.140
 }
 
 @test "A.1: v=spf1 mx:example.org -all: 192.0.2.140 passes" {
 	record example.com 'v=spf1 mx:example.org -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.140
 	expect fail 192.0.2.129
 }
 
 @test "A.1: v=spf1 mx mx:example.org -all: .129, .130 and .140 pass" {
 	record example.com 'v=spf1 mx mx:example.org -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.129 192.0.2.130 192.0.2.140
 	expect fail 192.0.2.10
 }
 
 @test "A.1: v=spf1 mx/30 mx:example.org/30 -all: 192.0.2.128/30 and 192.0.2.140/30 pass" {
 	record example.com 'v=spf1 mx/30 mx:example.org/30 -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.128 192.0.2.131 192.0.2.141 192.0.2.143
 	expect fail 192.0.2.132 192.0.2.139 192.0.2.144
 }
 
 @test "A.1: v=spf1 ptr -all: .65 passes, .140 (example.org) and 10.0.0.4 (rogue PTR) fail" {
 	record example.com 'v=spf1 ptr -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.65
 	expect fail 192.0.2.140 10.0.0.4
 }
 
 @test "A.1: v=spf1 ip4:192.0.2.128/28 -all: .65 fails, .129 passes" {
 	record example.com 'v=spf1 ip4:192.0.2.128/28 -all'
-	dnsd_start
+	dnsd_run
 	expect fail 192.0.2.65
 	expect pass 192.0.2.129
 }
 
 @test "5.6: ip6 with a CIDR; an IPv4 client never matches ip6, nor IPv6 ip4" {
 	record example.com 'v=spf1 ip6:2001:db8:1::/48 ip4:0.0.0.0/0 -all'
-	dnsd_start
+	dnsd_run
 	expect pass 2001:db8:1:ffff::1 192.0.2.1 ::ffff:198.51.100.1
 	expect fail 2001:db8:2::1 ::1
 }
@@ -297,7 +289,7 @@ asked() {
 @test "5.3: a for an IPv6 client asks AAAA, with the ip6 CIDR" {
 	echo 'v6.example.com AAAA 2001:db8::1' >>"$ZONE"
 	record example.com 'v=spf1 a:v6.example.com//64 -all'
-	dnsd_start
+	dnsd_run
 	expect pass 2001:db8::ffff
 	expect fail 2001:db8:0:1::1 192.0.2.10
 	asked 'v6.example.com AAAA'
@@ -305,7 +297,7 @@ asked() {
 
 @test "2.6: the qualifiers give pass, fail, softfail, neutral; no match is neutral" {
 	record example.com 'v=spf1 +ip4:192.0.2.1 -ip4:192.0.2.2 ~ip4:192.0.2.3 ?ip4:192.0.2.4 ip4:192.0.2.5'
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.1; [ "$result" = pass ]
 	spf 192.0.2.2; [ "$result" = fail ]
 	spf 192.0.2.3; [ "$result" = softfail ]
@@ -320,7 +312,7 @@ asked() {
 	record f.example.net 'v=spf1 -all'
 	record s.example.net 'v=spf1 ~all'
 	record n.example.net 'v=spf1 ?all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1
 	expect fail 192.0.2.2
 	asked 'n.example.net TXT'
@@ -330,7 +322,7 @@ asked() {
 	record example.com 'v=spf1 include:none.example.net -all'
 	record example.org 'v=spf1 include:bad.example.net -all'
 	record bad.example.net 'v=spf1 foo'
-	dnsd_start
+	dnsd_run
 	expect permerror 192.0.2.1
 	spf 192.0.2.1 joe@example.org example.org
 	[ "$result" = permerror ]
@@ -338,7 +330,7 @@ asked() {
 
 @test "5.2: include: of a domain whose server fails is temperror" {
 	record example.com 'v=spf1 include:example.org -all'
-	dnsd_start servfail
+	dnsd_run servfail
 	expect temperror 192.0.2.1
 }
 
@@ -346,7 +338,7 @@ asked() {
 	record example.com 'v=spf1 ip4:192.0.2.1 redirect=r.example.net'
 	record r.example.net 'v=spf1 ip4:192.0.2.2 ~all'
 	record example.org 'v=spf1 redirect=nothere.example.net'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1 192.0.2.2
 	expect softfail 192.0.2.3
 	spf 192.0.2.3 joe@example.org example.org
@@ -356,7 +348,7 @@ asked() {
 @test "6.1: redirect= waits for every mechanism, wherever it stands" {
 	record example.com 'v=spf1 redirect=r.example.net ip4:192.0.2.1'
 	record r.example.net 'v=spf1 -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1
 	! asked 'r.example.net TXT'
 	expect fail 192.0.2.2
@@ -365,14 +357,14 @@ asked() {
 
 @test "5: a reply that breaks the protocol is a temperror" {
 	record example.com 'v=spf1 -all'
-	dnsd_start badlen
+	dnsd_run badlen
 	expect temperror 192.0.2.1
 }
 
 @test "7.3: %{p} expands to unknown" {
 	record example.com 'v=spf1 a:%{p}.example.net -all'
 	names unknown.example.net
-	dnsd_start
+	dnsd_run
 	expect fail 192.0.2.1
 	asked 'unknown.example.net A'
 }
@@ -381,7 +373,7 @@ asked() {
 	record example.com 'v=spf1 include:i.example.net redirect=r.example.net'
 	record i.example.net 'v=spf1 exists:%{d}.x.example.net'
 	record r.example.net 'v=spf1 exists:%{d}.y.example.net'
-	dnsd_start
+	dnsd_run
 	expect neutral 192.0.2.1
 	asked 'i.example.net.x.example.net A'
 	asked 'r.example.net.y.example.net A'
@@ -391,7 +383,7 @@ asked() {
 	local i
 	for i in $(seq 33); do echo "many.example.net A 198.51.100.$i"; done >>"$ZONE"
 	record example.com 'v=spf1 a:many.example.net -all'
-	dnsd_start
+	dnsd_run
 	expect pass 198.51.100.1
 	expect permerror 192.0.2.1
 	grep -q 'more addresses' <<<"$output"
@@ -401,7 +393,7 @@ asked() {
 	echo 'yes.example.net A 127.0.0.2' >>"$ZONE"
 	record example.com 'v=spf1 exists:yes.example.net -all'
 	record example.org 'v=spf1 exists:no.example.net -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1 2001:db8::1
 	spf 192.0.2.1 joe@example.org example.org
 	[ "$result" = fail ]
@@ -409,7 +401,7 @@ asked() {
 
 @test "5: a DNS failure in a mechanism is a temperror" {
 	record example.com 'v=spf1 a:example.org -all'
-	dnsd_start
+	dnsd_run
 	kill "$DNSD"; wait "$DNSD" || true
 	"$BATS_TEST_DIRNAME/dnsd" -m silent -p "$(cat "$TMP/dnsport")" \
 	    -t 60 "$ZONE" "$TMP/dnsport2" 2>/dev/null 3>&- &
@@ -428,7 +420,7 @@ asked() {
 	echo "h10.example.net A 192.0.2.1" >>"$ZONE"
 	record example.com "v=spf1$t10 -all"
 	record example.org "v=spf1$t10 a:h11.example.net -all"
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1
 	grep -q 'terms=10' <<<"$output"
 	spf 192.0.2.99 joe@example.org example.org
@@ -445,7 +437,7 @@ asked() {
 	done
 	record i11.example.net 'v=spf1 ip4:192.0.2.1'
 	record example.org 'v=spf1 include:i2.example.net -all'
-	dnsd_start
+	dnsd_run
 	expect permerror 192.0.2.1
 	spf 192.0.2.1 joe@example.org example.org
 	[ "$result" = pass ]
@@ -456,13 +448,13 @@ asked() {
 	local i t=''
 	for i in $(seq 20); do t="$t ip4:198.51.100.$i ip6:2001:db8::$i"; done
 	record example.com "v=spf1$t a a a a a a a a a mx -all"
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.129
 }
 
 @test "4.6.4: two void lookups are allowed; the third is a permerror" {
 	record example.com 'v=spf1 a:v1.example.net mx:v2.example.net ip4:192.0.2.1 exists:v3.example.net -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1
 	grep -q 'void=2' <<<"$output"
 	expect permerror 192.0.2.2
@@ -476,7 +468,7 @@ asked() {
 	echo 'm10.example.net A 192.0.2.1' >>"$ZONE"
 	record example.com 'v=spf1 mx:ten.example.net -all'
 	record example.org 'v=spf1 mx:many.example.net -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.1
 	spf 192.0.2.1 joe@example.org example.org
 	[ "$result" = permerror ]
@@ -490,7 +482,7 @@ asked() {
 	echo 'p11.example.com A 192.0.2.5' >>"$ZONE"
 	echo 'p10.example.com A 192.0.2.5' >>"$ZONE"
 	record example.com 'v=spf1 ptr:p11.example.com ptr:p10.example.com -all'
-	dnsd_start
+	dnsd_run
 	expect pass 192.0.2.5
 	# p11, the 11th name, was never confirmed
 	! asked 'p11.example.com A'
@@ -512,7 +504,7 @@ names() {
 	    email.example.com.d email.example.com.dd email.example.com.ddd \
 	    example.com.dtwo com.done com.example.email.dr \
 	    example.email.dtr strong-bad.l
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.3 strong-bad@email.example.com email.example.com
 	[ "$result" = neutral ]
 	grep -q 'terms=10 void=0' <<<"$output"
@@ -525,7 +517,7 @@ names() {
 	    bad.strong.lp.3.2.0.192.in-addr._spf.example.com \
 	    3.2.0.192.in-addr.strong.lp._spf.example.com \
 	    example.com.trusted-domains.example.net mx.example.net.h
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.3 strong-bad@email.example.com email.example.com
 	[ "$result" = neutral ]
 	grep -q 'terms=10 void=0' <<<"$output"
@@ -536,7 +528,7 @@ names() {
 	names 1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com \
 	    3.2.0.192.in-addr._spf.example.com
 	echo '1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com AAAA 2001:db8::cb01' >>"$ZONE"
-	dnsd_start
+	dnsd_run
 	spf 2001:db8::cb01 strong-bad@email.example.com email.example.com
 	[ "$result" = pass ]
 	spf ::ffff:192.0.2.3 strong-bad@email.example.com email.example.com
@@ -548,7 +540,7 @@ names() {
 	record example.com 'v=spf1 a:%{L}.up a:%{l}.low a:x%%y.%{d} -all'
 	names 'a%2Bb%2Fc.up' 'a+b/c.low'
 	echo 'x%y.example.com A 127.0.0.2' >>"$ZONE"
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.3 'a+b/c@example.com' example.com
 	[ "$result" = fail ]
 	grep -q 'void=0' <<<"$output"
@@ -557,7 +549,7 @@ names() {
 @test "4.3, 7.2: a sender without a local-part is postmaster" {
 	record example.com 'v=spf1 a:%{l}.%{o} -all'
 	names postmaster.example.com
-	dnsd_start
+	dnsd_run
 	spf 192.0.2.3 example.com example.com
 	[ "$result" = fail ]
 	grep -q 'void=0' <<<"$output"
@@ -568,7 +560,7 @@ names() {
 	l63=$(printf 'x%.0s' {1..63})
 	d=$l63.example.com
 	record "$d" 'v=spf1 exists:%{d}.%{d}.%{d}.%{d} -all'
-	dnsd_start
+	dnsd_run
 	# 4 x 75 + 3 = 303 octets: the first label goes, then 239 are left
 	spf 192.0.2.3 "joe@$d" "$d"
 	[ "$result" = fail ]
