@@ -50,7 +50,7 @@ spf() {
 	    "${3:-example.com}"
 	printf '%s\n' "$output"
 	[ "$status" -eq 0 ]
-	! grep -Eq 'Sanitizer|runtime error:' <<<"$output"
+	! grep -Eq 'Sanitizer|runtime error:' <<<"$output" || false
 	result=${output%%[ $'\n']*}
 }
 
@@ -215,7 +215,7 @@ asked() {
 	record example.com 'v=spf1 exp=explain.example.com'
 	dnsd_run
 	expect neutral 192.0.2.10
-	! grep -q explain "$TMP/queries"
+	! grep -q explain "$TMP/queries" || false
 }
 
 # 4.6.2, 5: evaluation, appendix A.1's examples
@@ -352,7 +352,7 @@ asked() {
 	record r.example.net 'v=spf1 -all'
 	dnsd_run
 	expect pass 192.0.2.1
-	! asked 'r.example.net TXT'
+	! asked 'r.example.net TXT' || false
 	expect fail 192.0.2.2
 	asked 'r.example.net TXT'
 }
@@ -428,7 +428,7 @@ asked() {
 	spf 192.0.2.99 joe@example.org example.org
 	[ "$result" = permerror ]
 	grep -q 'more than 10' <<<"$output"
-	! asked 'h11.example.net A'
+	! asked 'h11.example.net A' || false
 }
 
 @test "4.6.4: include and redirect count, through the recursion" {
@@ -487,7 +487,7 @@ asked() {
 	dnsd_run
 	expect pass 192.0.2.5
 	# p11, the 11th name, was never confirmed
-	! asked 'p11.example.com A'
+	! asked 'p11.example.com A' || false
 	asked 'p10.example.com A'
 }
 
@@ -641,7 +641,7 @@ names() {
 	dnsd_run
 	expect pass 192.0.2.1
 	expect softfail 192.0.2.2
-	! asked 'why.example.com TXT'
+	! asked 'why.example.com TXT' || false
 	run "$BATS_TEST_DIRNAME/spf_test" "$(cat "$TMP/dnsport")" 192.0.2.3 \
 	    joe@example.com mx.example.net example.com
 	grep -Fxq 'exp: by unknown' <<<"$output"
@@ -656,7 +656,7 @@ names() {
 	for ip in 192.0.2.1 192.0.2.2 192.0.2.3; do
 		spf $ip
 		[ "$result" = fail ]
-		! grep -q '^exp:' <<<"$output"
+		! grep -q '^exp:' <<<"$output" || false
 		asked "$ip.why.example.com TXT"
 	done
 }
@@ -674,8 +674,8 @@ names() {
 	grep -Fxq 'exp: inner r.example.net' <<<"$output"
 	spf 192.0.2.1 joe@example.org example.org
 	[ "$result" = fail ]
-	! grep -q '^exp:' <<<"$output"
-	! asked 'outer.example.com TXT'
+	! grep -q '^exp:' <<<"$output" || false
+	! asked 'outer.example.com TXT' || false
 }
 
 @test "6.2: an include:'s exp= is not used; the includer's is" {
@@ -691,8 +691,8 @@ names() {
 	grep -Fxq 'exp: outer' <<<"$output"
 	spf 192.0.2.1 joe@example.org example.org
 	[ "$result" = fail ]
-	! grep -q '^exp:' <<<"$output"
-	! asked 'inner.example.net TXT'
+	! grep -q '^exp:' <<<"$output" || false
+	! asked 'inner.example.net TXT' || false
 }
 
 @test "6.2: an explanation too long, not ASCII, a control, a bad macro: none" {
@@ -709,13 +709,13 @@ names() {
 	for ip in 192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4; do
 		spf $ip
 		[ "$result" = fail ]
-		! grep -q '^exp:' <<<"$output"
+		! grep -q '^exp:' <<<"$output" || false
 	done
 	spf 192.0.2.5
 	grep -Fxq "exp: ${long:1}" <<<"$output"
 	spf 192.0.2.6 $'a\x01b@example.com'
 	[ "$result" = fail ]
-	! grep -q '^exp:' <<<"$output"
+	! grep -q '^exp:' <<<"$output" || false
 }
 
 @test "7.3: c, r, t outside an explanation are a permerror; in exp= too" {
