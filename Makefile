@@ -18,7 +18,8 @@ CLANG	?= clang
 FUZZ_SECONDS ?= 60
 FUZZSAN	= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -fno-omit-frame-pointer
-FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf fuzz/fuzz-dns
+FUZZ	= fuzz/fuzz-session fuzz/fuzz-proxy fuzz/fuzz-conf fuzz/fuzz-dns \
+	  fuzz/fuzz-spf
 SRCS	= smtpd.c session.c wire.c addr.c txn.c store.c conf.c log.c proxy.c \
 	  scoreboard.c contain.c notify.c dns.c dnscheck.c idna.c wait.c \
 	  fail.c
@@ -135,6 +136,11 @@ fuzz/fuzz-conf: fuzz/conf.c fuzz/fuzz.c fuzz/fuzz.h conf.c log.c idna.c \
 fuzz/fuzz-dns: fuzz/dns.c fuzz/fuzz.c fuzz/fuzz.h dns.c log.c $(HDRS)
 	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
 	    fuzz/dns.c fuzz/fuzz.c dns.c log.c
+
+fuzz/fuzz-spf: fuzz/spf.c fuzz/fuzz.c fuzz/fuzz.h spf.c spf.h dns.c log.c \
+    $(HDRS)
+	$(CLANG) $(STD) $(WARN) -O1 -g $(FUZZSAN) -pthread -o $@ \
+	    fuzz/spf.c fuzz/fuzz.c spf.c dns.c log.c
 
 lint:
 	mandoc -Tlint -Wwarning smtpd.8 smtpd.conf.5

@@ -31,9 +31,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "now.h"
 #include "spf.h"
+
+/* macro_string()'s flags */
+#define MS_CRT		1	/* the letters c, r, t (explanations only) */
+#define MS_SPACE	2	/* SP (an explain-string, 6.2) */
 
 enum mech {
 	M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS
@@ -79,6 +84,9 @@ static int	 parse_term(struct spf *, struct record *, size_t, size_t);
 static int	 parse_mech(struct spf *, struct record *, size_t, size_t);
 static int	 parse_cidr(const char *, size_t, int, struct term *);
 static int	 macro_string(const char *, size_t, int, size_t *);
+static void	 explain(struct spf *, struct record *, const char *);
+static void	 explain_text(struct spf *, const char *, size_t,
+		    const char *);
 static int	 domain_spec(const char *, size_t);
 static enum spf_result	 eval(struct spf *, struct record *, const char *,
 		    int);
@@ -95,21 +103,26 @@ static int	 match_ptr(struct spf *, const char *);
 static int	 in_net(const struct spf *, const unsigned char *, int, int);
 static int	 expand(struct spf *, const char *, size_t, const char *,
 		    char *, size_t);
+static size_t	 expand_raw(struct spf *, const char *, size_t, const char *,
+		    char *, size_t);
 static size_t	 letter(struct spf *, int, const char *, char *, size_t);
 static size_t	 transform(const char *, size_t, unsigned, int, const char *,
 		    size_t, int, char *, size_t);
 static int	 valid_domain(const char *);
+static int	 is_spf1(const char *, size_t);
 static int	 permerror(struct spf *, const char *);
 
 /*
  * spf_init - the client address (IPv4, IPv6, IPv4-mapped IPv6 as IPv4),
  * the sender's local-part and domain ("postmaster" when the sender has
- * no local-part, 4.3), the HELO name; -1 when the address or a name
- * does not fit.
+ * no local-part, 4.3), the HELO name, the receiver's name for %{r}
+ * ("unknown" when NULL or empty); -1 when the address or a name does
+ * not fit.
  */
 int
 spf_init(struct spf *s, const struct dns_server *srv, long long deadline,
-    const char *ip, const char *sender, const char *helo)
+    const char *ip, const char *sender, const char *helo,
+    const char *receiver)
 {
 	static const unsigned char mapped[12] =
 	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -138,20 +151,29 @@ spf_init(struct spf *s, const struct dns_server *srv, long long deadline,
 		s->local[at - sender] = '\0';
 		at++;
 	}
+	if (receiver == NULL || *receiver == '\0')
+		receiver = "unknown";
 	if (strlen(at) >= sizeof(s->sender_domain) ||
-	    strlen(helo) >= sizeof(s->helo))
+	    strlen(helo) >= sizeof(s->helo) ||
+	    strlen(receiver) >= sizeof(s->receiver))
 		return -1;
 	memcpy(s->sender_domain, at, strlen(at) + 1);
 	memcpy(s->helo, helo, strlen(helo) + 1);
+	memcpy(s->receiver, receiver, strlen(receiver) + 1);
 	return 0;
 }
 
-/* spf_check_host - check_host(<ip>, <domain>, <sender>), section 4. */
+/*
+ * spf_check_host - check_host(<ip>, <domain>, <sender>), section 4; on
+ * fail, the explanation (6.2) in s->exp.  Each call starts its counters
+ * afresh.
+ */
 enum spf_result
 spf_check_host(struct spf *s, const char *domain)
 {
-	s->nterms = s->nvoid = 0;
+	s->nterms = s->nvoid = s->inc = 0;
 	s->why = NULL;
+	s->exp[0] = '\0';
 	return check(s, domain, 0);
 }
 
@@ -207,6 +229,15 @@ valid_domain(const char *d)
 	return labels >= 2;
 }
 
+/* is_spf1 - 4.5: is the TXT record text (len octets) an SPF record? */
+static int
+is_spf1(const char *text, size_t len)
+{
+	return len >= 6 && strncasecmp(text, "v=spf1", 6) == 0 &&
+	    (len == 6 || text[6] == ' ');
+}
+
+/* permerror - s->why says why; -1. */
 static int
 permerror(struct spf *s, const char *why)
 {
@@ -231,9 +262,8 @@ fetch(struct spf *s, const char *domain, struct record *rec)
 		return SPF_NONE;	/* 4.3: a name that cannot be */
 	for (i = 0; i < s->ans.nrr; i++) {
 		rr = &s->ans.rr[i];
-		if (rr->txtlen < 6 || strncasecmp((const char *)s->ans.text +
-		    rr->txtoff, "v=spf1", 6) != 0 || (rr->txtlen > 6 &&
-		    s->ans.text[rr->txtoff + 6] != ' '))
+		if (!is_spf1((const char *)s->ans.text + rr->txtoff,
+		    rr->txtlen))
 			continue;
 		if (found++ > 0) {
 			s->why = "more than one v=spf1 record";
@@ -356,7 +386,7 @@ parse_term(struct spf *s, struct record *rec, size_t off, size_t len)
 			;
 	if (n == 0 || n == len || p[n] != '=')
 		return parse_mech(s, rec, off, len);
-	if (!macro_string(p + n + 1, len - n - 1, 1, &end))
+	if (!macro_string(p + n + 1, len - n - 1, MS_CRT, &end))
 		return permerror(s, "a modifier's value is not a macro-string");
 	if (n == 8 && strncasecmp(p, "redirect", 8) == 0) {
 		if (rec->rdlen != 0 || !domain_spec(p + 9, len - 9))
@@ -485,17 +515,20 @@ parse_cidr(const char *p, size_t len, int kind, struct term *t)
 
 /*
  * macro_string - section 7.1's macro-string: literals %x21-24 / %x26-7E,
- * and macro-expands; c, r and t only when exp is set.  *end is where
- * the last macro-expand ends (0 for none).
+ * and macro-expands; c, r and t only with MS_CRT, SP only with MS_SPACE
+ * (an explain-string).  *end is where the last macro-expand ends (0 for
+ * none).
  */
 static int
-macro_string(const char *p, size_t len, int exp, size_t *end)
+macro_string(const char *p, size_t len, int flags, size_t *end)
 {
 	size_t	 i, d;
 	int	 v;
 
 	*end = 0;
 	for (i = 0; i < len; i++) {
+		if (p[i] == ' ' && (flags & MS_SPACE))
+			continue;
 		if (p[i] < 0x21 || p[i] > 0x7e)
 			return 0;
 		if (p[i] != '%')
@@ -507,7 +540,7 @@ macro_string(const char *p, size_t len, int exp, size_t *end)
 			continue;
 		}
 		if (p[i] != '{' || ++i == len ||
-		    strchr(exp ? "slodiphcrtv" : "slodiphv",
+		    strchr((flags & MS_CRT) ? "slodiphcrtv" : "slodiphv",
 		    tolower((unsigned char)p[i])) == NULL || p[i] == '\0')
 			return 0;
 		/* 7.3: a digit transformer, if given, is not zero */
@@ -575,8 +608,17 @@ eval(struct spf *s, struct record *rec, const char *domain, int depth)
 		m = eval_term(s, rec, &rec->t[i], domain, depth);
 		if (m < 0)
 			return -m;
-		if (m == 1)
+		if (m == 1) {
+			/*
+			 * 6.2: a fail explained by this record's exp=, but
+			 * not within an include: (its result is only a
+			 * match of the includer's mechanism).
+			 */
+			if (rec->t[i].qual == SPF_FAIL && s->inc == 0 &&
+			    rec->explen != 0)
+				explain(s, rec, domain);
 			return rec->t[i].qual;
+		}
 	}
 	if (rec->rdlen == 0)
 		return SPF_NEUTRAL;
@@ -626,7 +668,9 @@ eval_term(struct spf *s, struct record *rec, struct term *t,
 	switch (t->mech) {
 	case M_INCLUDE:
 		/* 5.2's table */
+		s->inc++;
 		r = check(s, name, depth + 1);
+		s->inc--;
 		if (r == SPF_PASS)
 			return 1;
 		if (r == SPF_TEMPERROR)
@@ -784,33 +828,68 @@ match_ptr(struct spf *s, const char *target)
 
 /*
  * expand - section 7: the domain-spec p (len octets, checked by
- * domain_spec()) expanded for
- * domain into out, over 253 octets cut from the left at label
- * boundaries (7.3), with "\" escaped for dns_query().  An expansion
- * over 2047 octets before the cut is refused (a permerror).
+ * domain_spec()) expanded for domain into out, over 253 octets cut from
+ * the left at label boundaries (7.3), with "\\" escaped for dns_query().
+ * An expansion over 2047 octets before the cut is refused (a permerror).
  */
 static int
 expand(struct spf *s, const char *p, size_t len, const char *domain,
     char *out, size_t outsz)
 {
-	char		 buf[2048], val[1024];
+	char		 buf[2048];
+	const char	*r;
+	size_t		 i, o, n, k;
+
+	if ((o = expand_raw(s, p, len, domain, buf, sizeof(buf))) ==
+	    (size_t)-1)
+		goto toolong;
+	/* 7.3: cut whole labels from the left to 253 octets */
+	for (k = 0; o - k > 253; ) {
+		r = memchr(buf + k, '.', o - k);
+		if (r == NULL || r == buf + o - 1)
+			goto toolong;
+		k = r - buf + 1;
+	}
+	for (i = k, n = 0; i < o; i++) {
+		if (n + 3 >= outsz)
+			goto toolong;
+		if (buf[i] == '\\')
+			out[n++] = '\\';
+		out[n++] = buf[i];
+	}
+	out[n] = '\0';
+	return 0;
+toolong:
+	return permerror(s, "a macro expansion too long");
+}
+
+/*
+ * expand_raw - the macro-string p (len octets, checked by
+ * macro_string()) expanded for domain into buf, not NUL-terminated: its
+ * length, or -1 when it does not fit in bufsz.
+ */
+static size_t
+expand_raw(struct spf *s, const char *p, size_t len, const char *domain,
+    char *buf, size_t bufsz)
+{
+	char		 val[1024];
 	const char	*delim, *r;
-	size_t		 i, o = 0, n, vl, dl, k;
+	size_t		 i, o = 0, n, vl, dl;
 	unsigned	 digits;
 	int		 rev, upper;
 
 	for (i = 0; i < len; i++) {
 		if (p[i] != '%') {
-			if (o + 1 >= sizeof(buf))
-				goto toolong;
+			if (o + 1 >= bufsz)
+				return (size_t)-1;
 			buf[o++] = p[i];
 			continue;
 		}
 		i++;
 		if (p[i] != '{') {
 			r = p[i] == '%' ? "%" : p[i] == '_' ? " " : "%20";
-			if (o + strlen(r) >= sizeof(buf))
-				goto toolong;
+			if (o + strlen(r) >= bufsz)
+				return (size_t)-1;
 			memcpy(buf + o, r, strlen(r));
 			o += strlen(r);
 			continue;
@@ -827,29 +906,60 @@ expand(struct spf *s, const char *p, size_t len, const char *domain,
 		for (dl = 0; p[i] != '}'; i++)
 			dl++;
 		n = transform(val, vl, digits, rev, dl ? delim : ".", dl ?
-		    dl : 1, upper, buf + o, sizeof(buf) - o);
+		    dl : 1, upper, buf + o, bufsz - o);
 		if (n == (size_t)-1)
-			goto toolong;
+			return (size_t)-1;
 		o += n;
 	}
-	/* 7.3: cut whole labels from the left to 253 octets */
-	for (k = 0; o - k > 253; ) {
-		r = memchr(buf + k, '.', o - k);
-		if (r == NULL || r == buf + o - 1)
-			return permerror(s, "a macro expansion too long");
-		k = r - buf + 1;
+	return o;
+}
+
+/*
+ * explain - 6.2: the explanation of a fail from rec (checked at domain)
+ * into s->exp, from the one TXT record at its exp= domain-spec.  Nothing
+ * on any error (a DNS error, no or several records, and explain_text()'s
+ * own): the result stays fail, s->why as it was, and the question is not
+ * one of the 10 DNS-querying terms.
+ */
+static void
+explain(struct spf *s, struct record *rec, const char *domain)
+{
+	char		 name[DNS_NAMESZ];
+	const char	*why = s->why;
+	struct dns_rr	*rr;
+
+	if (expand(s, rec->text + rec->expoff, rec->explen, domain, name,
+	    sizeof(name)) == 0 && ask(s, name, DNS_TXT) == 1 &&
+	    s->ans.nrr == 1 && !s->ans.more) {
+		rr = &s->ans.rr[0];
+		explain_text(s, (const char *)s->ans.text + rr->txtoff,
+		    rr->txtlen, domain);
 	}
-	for (i = k, n = 0; i < o; i++) {
-		if (n + 3 >= outsz)
-			goto toolong;
-		if (buf[i] == '\\')
-			out[n++] = '\\';
-		out[n++] = buf[i];
-	}
-	out[n] = '\0';
-	return 0;
-toolong:
-	return permerror(s, "a macro expansion too long");
+	s->why = why;
+}
+
+/*
+ * explain_text - text (len octets) as an explain-string (6.2)
+ * macro-expanded into s->exp; nothing when its syntax is bad, when the
+ * expansion does not fit whole, or holds an octet that is not printable
+ * ASCII (the values of l, s, h are the client's).
+ */
+static void
+explain_text(struct spf *s, const char *text, size_t len,
+    const char *domain)
+{
+	char	 buf[SPF_EXPSZ];
+	size_t	 n, i, end;
+
+	if (!macro_string(text, len, MS_CRT | MS_SPACE, &end) ||
+	    (n = expand_raw(s, text, len, domain, buf, sizeof(buf))) ==
+	    (size_t)-1)
+		return;
+	for (i = 0; i < n; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			return;
+	memcpy(s->exp, buf, n);
+	s->exp[n] = '\0';
 }
 
 /* letter - the value of a macro letter (7.2) into val; its length. */
@@ -879,6 +989,16 @@ letter(struct spf *s, int c, const char *domain, char *val, size_t valsz)
 	case 'v':
 		n = snprintf(val, valsz, "%s", s->af == AF_INET ? "in-addr" :
 		    "ip6");
+		break;
+	case 'c':	/* 7.3: the address as people write it */
+		if (inet_ntop(s->af, s->ip, val, valsz) == NULL)
+			return 0;
+		return strlen(val);
+	case 'r':
+		n = snprintf(val, valsz, "%s", s->receiver);
+		break;
+	case 't':
+		n = snprintf(val, valsz, "%lld", (long long)time(NULL));
 		break;
 	case 'i':
 		if (s->af == AF_INET) {
@@ -953,4 +1073,49 @@ transform(const char *val, size_t vl, unsigned digits, int rev,
 		}
 	}
 	return o;
+}
+
+/*
+ * spf_parse_record - for fuzz/spf.c: text (len octets) taken as the one
+ * TXT record of domain, with no DNS question asked: selected (4.5),
+ * parsed (4.6), every domain-spec in it expanded (section 7) and given
+ * to each(); then text taken as an explanation (6.2) into s->exp.  1
+ * for a record, 0 for none, -1 for a permerror (s->why says).
+ */
+int
+spf_parse_record(struct spf *s, const char *text, size_t len,
+    const char *domain, void (*each)(const char *, void *), void *arg)
+{
+	static struct record	 rec;
+	char			 name[DNS_NAMESZ];
+	size_t			 i;
+	int			 rc = 1;
+
+	s->why = NULL;
+	s->exp[0] = '\0';
+	if (len >= sizeof(rec.text))
+		return permerror(s, "record too long");
+	explain_text(s, text, len, domain);
+	if (!is_spf1(text, len))
+		return 0;
+	memcpy(rec.text, text, len);
+	rec.text[len] = '\0';
+	rec.len = len;
+	if (parse(s, &rec) == -1)
+		return -1;
+	for (i = 0; i < rec.nt; i++) {
+		if (rec.t[i].len == 0)
+			continue;
+		if (target(s, &rec, &rec.t[i], domain, name) == -1)
+			rc = -1;
+		else
+			each(name, arg);
+	}
+	if (rec.rdlen != 0 && expand(s, rec.text + rec.rdoff, rec.rdlen,
+	    domain, name, sizeof(name)) == 0)
+		each(name, arg);
+	if (rec.explen != 0 && expand(s, rec.text + rec.expoff, rec.explen,
+	    domain, name, sizeof(name)) == 0)
+		each(name, arg);
+	return rc;
 }

@@ -21,6 +21,7 @@ setup() {
 	example.org MX 10 mail-c.example.org
 	mail-c.example.org A 192.0.2.140
 	10.2.0.192.in-addr.arpa PTR example.com
+	11.2.0.192.in-addr.arpa PTR example.com
 	65.2.0.192.in-addr.arpa PTR amy.example.com
 	66.2.0.192.in-addr.arpa PTR bob.example.com
 	129.2.0.192.in-addr.arpa PTR mail-a.example.com
@@ -44,11 +45,12 @@ record() {
 # $result, the whole output in $output.
 spf() {
 	run "$BATS_TEST_DIRNAME/spf_test" "$(cat "$TMP/dnsport")" \
-	    -t "${4:-3000}" "$1" "${2:-joe@example.com}" mx.example.net \
+	    -t "${4:-3000}" -r mx.example.org "$1" "${2:-joe@example.com}" \
+	    mx.example.net \
 	    "${3:-example.com}"
 	printf '%s\n' "$output"
 	[ "$status" -eq 0 ]
-	! grep -Eq 'Sanitizer|runtime error:' <<<"$output"
+	! grep -Eq 'Sanitizer|runtime error:' <<<"$output" || false
 	result=${output%%[ $'\n']*}
 }
 
@@ -213,7 +215,7 @@ asked() {
 	record example.com 'v=spf1 exp=explain.example.com'
 	dnsd_run
 	expect neutral 192.0.2.10
-	! grep -q explain "$TMP/queries"
+	! grep -q explain "$TMP/queries" || false
 }
 
 # 4.6.2, 5: evaluation, appendix A.1's examples
@@ -268,7 +270,7 @@ asked() {
 @test "A.1: v=spf1 ptr -all: .65 passes, .140 (example.org) and 10.0.0.4 (rogue PTR) fail" {
 	record example.com 'v=spf1 ptr -all'
 	dnsd_run
-	expect pass 192.0.2.65
+	expect pass 192.0.2.65 192.0.2.10 192.0.2.11 192.0.2.129
 	expect fail 192.0.2.140 10.0.0.4
 }
 
@@ -350,7 +352,7 @@ asked() {
 	record r.example.net 'v=spf1 -all'
 	dnsd_run
 	expect pass 192.0.2.1
-	! asked 'r.example.net TXT'
+	! asked 'r.example.net TXT' || false
 	expect fail 192.0.2.2
 	asked 'r.example.net TXT'
 }
@@ -426,7 +428,7 @@ asked() {
 	spf 192.0.2.99 joe@example.org example.org
 	[ "$result" = permerror ]
 	grep -q 'more than 10' <<<"$output"
-	! asked 'h11.example.net A'
+	! asked 'h11.example.net A' || false
 }
 
 @test "4.6.4: include and redirect count, through the recursion" {
@@ -485,7 +487,7 @@ asked() {
 	dnsd_run
 	expect pass 192.0.2.5
 	# p11, the 11th name, was never confirmed
-	! asked 'p11.example.com A'
+	! asked 'p11.example.com A' || false
 	asked 'p10.example.com A'
 }
 
@@ -566,4 +568,182 @@ names() {
 	[ "$result" = fail ]
 	asked "example.com.$d.$d.$d A"
 	[ $(( ${#d} * 3 + 14 )) -le 253 ]
+}
+
+# Appendix A.2 to A.4: the other examples, on A.1's zone
+
+@test "A.2: include: of two domains, and redirect= to the including one" {
+	record example.org 'v=spf1 include:example.com include:example.net -all'
+	record la.example.org 'v=spf1 redirect=example.org'
+	record ny.example.org 'v=spf1 redirect=example.org'
+	record example.com 'v=spf1 mx -all'
+	record example.net 'v=spf1 ip4:198.51.100.0/24 -all'
+	dnsd_run
+	for d in example.org la.example.org ny.example.org; do
+		spf 192.0.2.129 "joe@$d" "$d"; [ "$result" = pass ]
+		spf 198.51.100.7 "joe@$d" "$d"; [ "$result" = pass ]
+		spf 192.0.2.10 "joe@$d" "$d"; [ "$result" = fail ]
+	done
+}
+
+@test "A.3: DNSBL style: mobile and remote users by local-part and address" {
+	record example.com 'v=spf1 mx include:mobile-users._spf.%{d} include:remote-users._spf.%{d} -all'
+	record mobile-users._spf.example.com 'v=spf1 exists:%{l1r+}.%{d}'
+	record remote-users._spf.example.com 'v=spf1 exists:%{ir}.%{l1r+}.%{d}'
+	names mary.mobile-users._spf.example.com \
+	    fred.mobile-users._spf.example.com \
+	    15.15.168.192.joel.remote-users._spf.example.com \
+	    16.15.168.192.joel.remote-users._spf.example.com
+	dnsd_run
+	spf 198.51.100.1 mary@example.com; [ "$result" = pass ]
+	spf 198.51.100.1 fred+news@example.com; [ "$result" = pass ]
+	spf 198.51.100.1 joel@example.com; [ "$result" = fail ]
+	spf 192.168.15.15 joel@example.com; [ "$result" = pass ]
+	spf 192.168.15.16 joel+x@example.com; [ "$result" = pass ]
+	spf 192.168.15.17 joel@example.com; [ "$result" = fail ]
+	spf 192.0.2.130 anyone@example.com; [ "$result" = pass ]
+}
+
+@test "A.4: multiple requirements: in 192.0.2.0/24 and a PTR in example.com" {
+	# the RFC's ptr._spf record says -ptr, which would test the PTR
+	# against ptr._spf.example.com (%{d} of the included record): the
+	# erratum's -ptr:example.com is what the text means
+	record example.com 'v=spf1 -include:ip4._spf.%{d} -include:ptr._spf.%{d} +all'
+	record ip4._spf.example.com 'v=spf1 -ip4:192.0.2.0/24 +all'
+	record ptr._spf.example.com 'v=spf1 -ptr:example.com +all'
+	dnsd_run
+	expect pass 192.0.2.65 192.0.2.129
+	expect fail 192.0.2.140 192.0.2.5 10.0.0.4
+}
+
+# 6.2: exp=, the explanation of a fail
+
+@test "6.2: a fail's explanation: %{i} %{d} %{c} %{r} %{t} expanded" {
+	record example.com 'v=spf1 ip4:192.0.2.1 -all exp=why.%{d}'
+	record why.example.com '%{i} (%{c}) is not one of %{d}%_s hosts; asked by %{r} at %{t}; %{L}%%'
+	dnsd_run
+	before=$(date +%s)
+	spf 192.0.2.2 'a b@example.com'
+	after=$(date +%s)
+	[ "$result" = fail ]
+	grep -q '^terms=0 void=0$' <<<"$output"
+	line=$(grep '^exp: ' <<<"$output")
+	[[ "$line" =~ ^"exp: 192.0.2.2 (192.0.2.2) is not one of example.com s hosts; asked by mx.example.org at "([0-9]+)"; a%20b%"$ ]]
+	[ "${BASH_REMATCH[1]}" -ge "$before" ] && [ "${BASH_REMATCH[1]}" -le "$after" ]
+	spf 2001:db8::cb01
+	# 7.3: %{i} of IPv6 is nibbles; %{c} is the address as written
+	grep -Eq '^exp: 2\.0\.0\.1\.0\.d\.b\.8(\.0){20}\.c\.b\.0\.1 \(2001:db8::cb01\) is not one of example.com s hosts; asked by mx.example.org at [0-9]+; joe%$' <<<"$output"
+}
+
+@test "6.2: no explanation fetched for a pass or a softfail; %{r} without a receiver is unknown" {
+	record example.com 'v=spf1 ip4:192.0.2.1 ~ip4:192.0.2.2 -all exp=why.example.com'
+	record why.example.com 'by %{r}'
+	dnsd_run
+	expect pass 192.0.2.1
+	expect softfail 192.0.2.2
+	! asked 'why.example.com TXT' || false
+	run "$BATS_TEST_DIRNAME/spf_test" "$(cat "$TMP/dnsport")" 192.0.2.3 \
+	    joe@example.com mx.example.net example.com
+	grep -Fxq 'exp: by unknown' <<<"$output"
+}
+
+@test "6.2: two TXT records, NODATA, NXDOMAIN: no explanation, still fail" {
+	record example.com 'v=spf1 -ip4:192.0.2.1 -ip4:192.0.2.2 -all exp=%{i}.why.example.com'
+	record 192.0.2.1.why.example.com 'one'
+	record 192.0.2.1.why.example.com 'two'
+	echo '192.0.2.2.why.example.com A 127.0.0.2' >>"$ZONE"
+	dnsd_run
+	for ip in 192.0.2.1 192.0.2.2 192.0.2.3; do
+		spf $ip
+		[ "$result" = fail ]
+		! grep -q '^exp:' <<<"$output" || false
+		asked "$ip.why.example.com TXT"
+	done
+}
+
+@test "6.2: a redirect= target's exp= is used, the original's is not" {
+	record example.com 'v=spf1 redirect=r.example.net exp=outer.example.com'
+	record example.org 'v=spf1 redirect=r2.example.net exp=outer.example.com'
+	record r.example.net 'v=spf1 -all exp=inner.example.net'
+	record r2.example.net 'v=spf1 -all'
+	record outer.example.com 'outer'
+	record inner.example.net 'inner %{d}'
+	dnsd_run
+	spf 192.0.2.1
+	[ "$result" = fail ]
+	grep -Fxq 'exp: inner r.example.net' <<<"$output"
+	spf 192.0.2.1 joe@example.org example.org
+	[ "$result" = fail ]
+	! grep -q '^exp:' <<<"$output" || false
+	! asked 'outer.example.com TXT' || false
+}
+
+@test "6.2: an include:'s exp= is not used; the includer's is" {
+	record example.com 'v=spf1 include:i.example.net -all exp=outer.example.com'
+	record example.org 'v=spf1 -include:p.example.net'
+	record i.example.net 'v=spf1 -all exp=inner.example.net'
+	record p.example.net 'v=spf1 +all exp=inner.example.net'
+	record outer.example.com 'outer'
+	record inner.example.net 'inner'
+	dnsd_run
+	spf 192.0.2.1
+	[ "$result" = fail ]
+	grep -Fxq 'exp: outer' <<<"$output"
+	spf 192.0.2.1 joe@example.org example.org
+	[ "$result" = fail ]
+	! grep -q '^exp:' <<<"$output" || false
+	! asked 'inner.example.net TXT' || false
+}
+
+@test "6.2: an explanation too long, not ASCII, a control, a bad macro: none" {
+	local long
+	long=$(printf 'x%.0s' {1..512})
+	record example.com 'v=spf1 -ip4:192.0.2.1 -ip4:192.0.2.2 -ip4:192.0.2.3 -ip4:192.0.2.4 -ip4:192.0.2.5 -all exp=%{i}.why.example.com'
+	record 192.0.2.1.why.example.com "$long"
+	record 192.0.2.2.why.example.com "${long:2}%{i}"
+	record 192.0.2.3.why.example.com $'caf\xc3\xa9'
+	record 192.0.2.4.why.example.com 'bad %{x}'
+	record 192.0.2.5.why.example.com "${long:1}"
+	record 192.0.2.6.why.example.com 'user %{l}'
+	dnsd_run
+	for ip in 192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4; do
+		spf $ip
+		[ "$result" = fail ]
+		! grep -q '^exp:' <<<"$output" || false
+	done
+	spf 192.0.2.5
+	grep -Fxq "exp: ${long:1}" <<<"$output"
+	spf 192.0.2.6 $'a\x01b@example.com'
+	[ "$result" = fail ]
+	! grep -q '^exp:' <<<"$output" || false
+}
+
+@test "7.3: c, r, t outside an explanation are a permerror; in exp= too" {
+	local t
+	for t in 'a:%{c}.example.com' 'exists:%{r}.example.com' \
+	    'exists:%{T}' 'redirect=%{t}.example.com' 'exp=%{c}.example.com'; do
+		grep -v '^example.com TXT' "$ZONE" >"$ZONE.new"
+		printf 'example.com TXT v=spf1 ip4:192.0.2.10 %s -all\n' "$t" \
+		    >>"$ZONE.new"
+		mv "$ZONE.new" "$ZONE"
+		dnsd_stop
+		rm -f "$TMP/dnsport"
+		dnsd_run
+		spf 192.0.2.10
+		[ "$result" = permerror ] || { echo "not a permerror: $t"; return 1; }
+	done
+}
+
+@test "4: spf_check_host() twice after one spf_init(): counters start afresh" {
+	record example.com 'v=spf1 a:v1.example.net a:v2.example.net -all exp=why.example.com'
+	record why.example.com 'no'
+	dnsd_run
+	run "$BATS_TEST_DIRNAME/spf_test" "$(cat "$TMP/dnsport")" -t 3000 \
+	    -r x.example.org 192.0.2.1 joe@example.com mx.example.net \
+	    example.com example.com
+	printf '%s\n' "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^fail$' <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^terms=2 void=2$' <<<"$output")" -eq 2 ]
+	[ "$(grep -c '^exp: no$' <<<"$output")" -eq 2 ]
 }
