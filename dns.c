@@ -145,6 +145,20 @@ dns_server_default(struct dns_server *s, const char *path, const char **why)
 }
 
 /*
+ * dns_server_pick - the resolver the configuration names (host, port),
+ * or with host NULL the first nameserver of DNS_RESOLV_CONF: the one
+ * choice smtpd -D and the SPF check make alike.
+ */
+int
+dns_server_pick(struct dns_server *s, const char *host, const char *port,
+    const char **why)
+{
+	if (host != NULL)
+		return dns_server(s, host, port, why);
+	return dns_server_default(s, DNS_RESOLV_CONF, why);
+}
+
+/*
  * dns_query - ask srv for the records of type at name, waiting at most
  * timeout_ms in all.  The status is also in a->status.
  */

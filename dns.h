@@ -24,6 +24,7 @@
 #define DNS_MSGSZ	65535	/* the largest message (TCP's length prefix) */
 #define DNS_MAXRR	32	/* records of the asked type kept from a reply */
 #define DNS_PORT	"53"
+#define DNS_RESOLV_CONF	"/etc/resolv.conf"
 
 /* The types smtpd asks for. */
 #define DNS_A		1
@@ -84,6 +85,8 @@ int	 dns_server(struct dns_server *, const char *host, const char *port,
 	    const char **why);
 int	 dns_server_default(struct dns_server *, const char *resolvconf,
 	    const char **why);
+int	 dns_server_pick(struct dns_server *, const char *host,
+	    const char *port, const char **why);
 enum dns_status dns_query(const struct dns_server *, const char *name,
 	    int type, int timeout_ms, struct dns_answer *);
 size_t	 dns_make_query(unsigned char *, size_t, uint16_t id,

@@ -36,7 +36,6 @@
 #include "dnscheck.h"
 #include "log.h"
 
-#define RESOLV_CONF	"/etc/resolv.conf"
 #define TTL		3600
 #define MAXADDR		(2 * DNS_MAXRR)
 
@@ -89,21 +88,18 @@ dnscheck(const struct conf *c, FILE *out)
 	memset(&ck, 0, sizeof(ck));
 	ck.c = c;
 	ck.out = out;
-	if (c->resolver != NULL)
-		rc = dns_server(&ck.srv, c->resolver, c->resolver_port, &why);
-	else
-		rc = dns_server_default(&ck.srv, RESOLV_CONF, &why);
-	if (rc == -1) {
+	if (dns_server_pick(&ck.srv, c->resolver, c->resolver_port, &why) ==
+	    -1) {
 		fprintf(out, "; unanswered: no resolver to ask: the first "
 		    "nameserver of %s is %s\n; result: incomplete\n",
-		    RESOLV_CONF, why);
+		    DNS_RESOLV_CONF, why);
 		return DNSCHECK_UNANSWERED;
 	}
 	if ((ck.a = malloc(sizeof(*ck.a))) == NULL)
 		fatal("malloc");
 	fprintf(out, "; smtpd -D: the DNS as the resolver %s (%s) sees it\n",
 	    ck.srv.name, c->resolver ? "resolver in the configuration" :
-	    "the first nameserver of " RESOLV_CONF);
+	    "the first nameserver of " DNS_RESOLV_CONF);
 	check_host(&ck);
 	for (i = 0; i < c->domains.n && !ck.dead; i++)
 		if (strcmp(c->domains.v[i], "*") != 0) {
