@@ -70,6 +70,10 @@ static int	 kw_seccomp(struct conf *, char **, const char **);
 static int	 kw_sync(struct conf *, char **, const char **);
 static int	 kw_resolver(struct conf *, char **, const char **);
 static int	 kw_fail(struct conf *, char **, const char **);
+static int	 kw_spf(struct conf *, char **, const char **);
+static int	 kw_spf_timeout(struct conf *, char **, const char **);
+static int	 kw_spf_trusted(struct conf *, char **, const char **);
+static int	 net_parse(const char *, struct net *);
 static int	 host_port(const char *, char *, size_t, char *, size_t,
 		    const char *);
 static int	 kw_recipient_delimiter(struct conf *, char **, const char **);
@@ -117,6 +121,9 @@ static const struct keyword keywords[] = {
 	{ "sync",		1, 1, kw_sync },
 	{ "resolver",		1, 1, kw_resolver },
 	{ "recipient-delimiter", 1, 1, kw_recipient_delimiter },
+	{ "spf",		1, 1, kw_spf },
+	{ "spf-timeout",	1, 1, kw_spf_timeout },
+	{ "spf-trusted",	1, 64, kw_spf_trusted },
 	/* 0: fail.c says what a short rule lacks. */
 	{ "fail",		0, FAIL_WORDS_MAX, kw_fail },
 };
@@ -204,6 +211,8 @@ conf_defaults(struct conf *c)
 	c->chroot = 1;
 	c->seccomp = 1;
 	c->sync = 1;
+	c->spf = CONF_SPF_RECORD;
+	c->spf_timeout = CONF_SPF_TIMEOUT;
 }
 
 /*
@@ -576,6 +585,104 @@ kw_fail(struct conf *c, char **v, const char **why)
 }
 
 /*
+ * kw_spf - "spf off|record|reject": what the SPF verdict on a sender
+ * does (auth.c).
+ */
+static int
+kw_spf(struct conf *c, char **v, const char **why)
+{
+	static const char *const names[] = {
+		[CONF_SPF_OFF] = "off",
+		[CONF_SPF_RECORD] = "record",
+		[CONF_SPF_REJECT] = "reject"
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v[0], names[i]) == 0) {
+			c->spf = (enum conf_spf)i;
+			return 0;
+		}
+	*why = "expected off, record or reject";
+	return -1;
+}
+
+/*
+ * kw_spf_timeout - at most a minute: a check holds a worker, and RFC
+ * 7208 4.6.4 asks for at least 20 seconds, which the manual repeats.
+ */
+static int
+kw_spf_timeout(struct conf *c, char **v, const char **why)
+{
+	uint64_t	 n;
+
+	if (conf_number(v[0], 1, "smh", &n) == -1 || n > 60) {
+		*why = "expected a time from 1 to 60s";
+		return -1;
+	}
+	c->spf_timeout = n;
+	return 0;
+}
+
+/*
+ * kw_spf_trusted - "spf-trusted NETWORK...": addresses (192.0.2.1,
+ * 2001:db8::1) or networks (192.0.2.0/24, 2001:db8::/32) whose mail is
+ * not checked; the line may be repeated.
+ */
+static int
+kw_spf_trusted(struct conf *c, char **v, const char **why)
+{
+	struct net	 n;
+
+	for (; *v != NULL; v++) {
+		if (net_parse(*v, &n) == -1) {
+			*why = "expected addresses or networks such as "
+			    "192.0.2.0/24 or 2001:db8::/32";
+			return -1;
+		}
+		c->spf_trusted = grow(c->spf_trusted, c->nspf_trusted + 1,
+		    sizeof(n));
+		c->spf_trusted[c->nspf_trusted++] = n;
+	}
+	return 0;
+}
+
+/*
+ * net_parse - "ADDRESS" or "ADDRESS/BITS", numeric, IPv6 without
+ * brackets.  Bits past the prefix must be zero, as in a route: a typo
+ * such as 192.0.2.1/16 is refused rather than read as 192.0.0.0/16.
+ */
+static int
+net_parse(const char *s, struct net *n)
+{
+	char		 host[INET6_ADDRSTRLEN + 1];
+	const char	*slash = strchr(s, '/');
+	size_t		 len = slash ? (size_t)(slash - s) : strlen(s), i;
+	unsigned	 max;
+
+	memset(n, 0, sizeof(*n));
+	if (len == 0 || len >= sizeof(host))
+		return -1;
+	memcpy(host, s, len);
+	host[len] = '\0';
+	n->af = strchr(host, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(n->af, host, n->addr) != 1)
+		return -1;
+	max = n->af == AF_INET ? 32 : 128;
+	n->bits = max;
+	if (slash != NULL) {
+		if (slash[1] == '\0' || strlen(slash + 1) > 3 ||
+		    strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+		    (n->bits = atoi(slash + 1)) > max)
+			return -1;
+	}
+	for (i = n->bits; i < max; i++)
+		if (n->addr[i / 8] & (0x80 >> (i % 8)))
+			return -1;
+	return 0;
+}
+
+/*
  * host_port - split "192.0.2.1", "192.0.2.1:25", "[::1]" or "[::1]:25"
  * into a numeric address and a port (defport when there is none).
  */
@@ -810,6 +917,7 @@ conf_free(struct conf *c)
 	free(c->resolver);
 	free(c->resolver_port);
 	free(c->recipient_delimiter);
+	free(c->spf_trusted);
 	for (i = 0; i < c->nlistens; i++) {
 		free(c->listens[i].host);
 		free(c->listens[i].port);
@@ -824,6 +932,30 @@ conf_free(struct conf *c)
 	free(c->aliases);
 	fail_free(c->fail);
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * conf_spf_trusted - is this client address (4 or 16 octets) in a
+ * network of spf-trusted?
+ */
+int
+conf_spf_trusted(const struct conf *c, int af, const unsigned char *addr)
+{
+	const struct net	*n;
+	size_t			 i;
+	unsigned		 b;
+
+	for (i = 0; i < c->nspf_trusted; i++) {
+		n = &c->spf_trusted[i];
+		if (n->af != af)
+			continue;
+		for (b = 0; b < n->bits; b++)
+			if ((addr[b / 8] ^ n->addr[b / 8]) & (0x80 >> (b % 8)))
+				break;
+		if (b == n->bits)
+			return 1;
+	}
+	return 0;
 }
 
 /*

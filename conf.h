@@ -23,6 +23,16 @@ struct alias {
 	char		 *to;		/* "local" or "local@domain" */
 };
 
+/* A network of spf-trusted: addresses whose first bits are these. */
+struct net {
+	int		  af;		/* AF_INET, AF_INET6 */
+	unsigned char	  addr[16];	/* 4 octets for AF_INET */
+	unsigned	  bits;
+};
+
+/* spf: what the SPF verdict does (auth.c). */
+enum conf_spf { CONF_SPF_OFF, CONF_SPF_RECORD, CONF_SPF_REJECT };
+
 struct listen {
 	char		 *host;		/* numeric: "0.0.0.0", "::1" */
 	char		 *port;
@@ -63,6 +73,10 @@ struct conf {
 	int		  sync;			/* 0: "sync no", the store skips fsync */
 	char		 *resolver;	/* numeric; NULL: resolv.conf's */
 	char		 *resolver_port;
+	enum conf_spf	  spf;			/* default: record */
+	int		  spf_timeout;		/* seconds for one check */
+	struct net	 *spf_trusted;		/* not checked */
+	size_t		  nspf_trusted;
 	struct fail_rules *fail;	/* fail.h; NULL: none (the default) */
 };
 
@@ -74,6 +88,7 @@ struct conf {
 #define CONF_PROXY_TIMEOUT	5
 #define CONF_SESSION_TIMEOUT	1800
 #define CONF_STRESS_TIMEOUT	10
+#define CONF_SPF_TIMEOUT	20	/* RFC 7208 4.6.4: at least 20 s */
 #define CONF_MIN_DATA_RATE	1024
 #define CONF_MAX_JUNK_COMMANDS	100
 #define CONF_UNSET		(~0U)
@@ -89,6 +104,8 @@ void	 conf_free(struct conf *);
 int	 conf_domain_ok(const struct conf *, const char *domain);
 int	 conf_mailbox_known(const struct conf *, const char *local,
 	    const char *domain);
+int	 conf_spf_trusted(const struct conf *, int af,
+	    const unsigned char *addr);
 const char *conf_postmaster_domain(const struct conf *);
 int	 conf_alias(const struct conf *, const char *local, const char *domain,
 	    char *nlocal, size_t nlocalsz, char *ndomain, size_t ndomainsz);
