@@ -259,3 +259,58 @@ addr_helo_is_domain(const char *h)
 	}
 	return n > 0 && n <= ADDR_DOMAIN_MAX && label > 0 && h[n - 1] != '-';
 }
+
+/*
+ * addr_comment - text (printable ASCII or UTF-8) made safe inside an
+ * RFC 5322 comment: '(', ')' and '\\' become quoted-pairs.  Twice the
+ * length of in and one always fits; a smaller outsz cuts it.
+ */
+const char *
+addr_comment(const char *in, char *out, size_t outsz)
+{
+	size_t	 o = 0;
+
+	for (; *in != '\0' && o + 3 < outsz; in++) {
+		if (*in == '(' || *in == ')' || *in == '\\')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * addr_value - a header parameter's value (RFC 5322): a dot-atom as it
+ * is, anything else as a quoted-string, with '"' and '\\' quoted-pairs.
+ * NULL when it does not fit in outsz.
+ */
+const char *
+addr_value(const char *in, char *out, size_t outsz)
+{
+	const char	*p;
+	size_t		 o = 0;
+	int		 atom = in[0] != '.' && in[0] != '\0';
+
+	for (p = in; *p != '\0' && atom; p++)
+		atom = atext((unsigned char)*p) ||
+		    (*p == '.' && p[1] != '.' && p[1] != '\0');
+	if (atom) {
+		if ((size_t)(p - in) >= outsz)
+			return NULL;
+		memcpy(out, in, p - in + 1);
+		return out;
+	}
+	if (outsz < 3)
+		return NULL;
+	out[o++] = '"';
+	for (p = in; *p != '\0'; p++) {
+		if (o + 4 > outsz)
+			return NULL;
+		if (*p == '"' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}

@@ -32,5 +32,7 @@ struct addr_path {
 int	addr_parse_path(const char *, struct addr_path *, int flags,
 	    const char **endp);
 int	addr_helo_is_domain(const char *);
+const char *addr_comment(const char *, char *, size_t);
+const char *addr_value(const char *, char *, size_t);
 
 #endif
