@@ -389,10 +389,12 @@ enter_landlock(int spool)
  * harmless.
  */
 #define ANY	(-1L)
-#define ALLOW(nr)		{ nr, { ANY, ANY, ANY }, SECCOMP_RET_ALLOW }
-#define ALLOW_IF(nr, a0, a1, a2) { nr, { a0, a1, a2 }, SECCOMP_RET_ALLOW }
+#define ALLOW(nr)		{ nr, { ANY, ANY, ANY }, SECCOMP_RET_ALLOW, 0 }
+#define ALLOW_IF(nr, a0, a1, a2) { nr, { a0, a1, a2 }, SECCOMP_RET_ALLOW, 0 }
 #define FAIL(nr, e)		{ nr, { ANY, ANY, ANY }, \
-				  SECCOMP_RET_ERRNO | (e) }
+				  SECCOMP_RET_ERRNO | (e), 0 }
+/* Only in the filter of a worker that asks the DNS (SPF). */
+#define DNS_IF(nr, a0, a1, a2)	{ nr, { a0, a1, a2 }, SECCOMP_RET_ALLOW, 1 }
 
 /* openat()'s flags: the store's directories, new files, the stamp. */
 #define OPEN_DIR	(O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -403,6 +405,7 @@ static const struct allowed {
 	long		 nr;
 	long		 arg[3];
 	uint32_t	 ret;
+	int		 dns;		/* DNS_IF */
 } allowed[] = {
 	/* the connection, the spool, the log, the master's pipe */
 	ALLOW(SYS_read),
@@ -459,6 +462,21 @@ static const struct allowed {
 	ALLOW(SYS_rt_sigreturn),
 	ALLOW(SYS_getpid),
 	ALLOW(SYS_exit_group),
+	/*
+	 * SPF's questions to the resolver (dns.c): a UDP socket, a TCP one
+	 * for a truncated reply, the query id from getentropy().  The
+	 * address a socket connects to is behind a pointer, out of a
+	 * filter's reach: a worker that asks the DNS could connect anywhere
+	 * (smtpd(8), "Privileges").  With spf off, none of these.
+	 */
+	DNS_IF(SYS_socket, AF_INET, SOCK_DGRAM, 0),
+	DNS_IF(SYS_socket, AF_INET6, SOCK_DGRAM, 0),
+	DNS_IF(SYS_socket, AF_INET, SOCK_STREAM, 0),
+	DNS_IF(SYS_socket, AF_INET6, SOCK_STREAM, 0),
+	DNS_IF(SYS_connect, ANY, ANY, ANY),
+	DNS_IF(SYS_fcntl, ANY, F_SETFL, O_NONBLOCK),
+	DNS_IF(SYS_getsockopt, ANY, SOL_SOCKET, SO_ERROR),
+	DNS_IF(SYS_getrandom, ANY, ANY, 0),
 	/*
 	 * syslog() makes a new socket when syslogd went away: it fails,
 	 * and the line is lost, until the worker is replaced (after
@@ -524,7 +542,7 @@ static const struct allowed {
  * (the call, then its arguments, where the entry names them), else DENY.
  */
 static size_t
-build_filter(struct sock_filter *f)
+build_filter(struct sock_filter *f, int dns)
 {
 	const struct allowed	*a;
 	size_t			 n = 0, i;
@@ -542,6 +560,8 @@ build_filter(struct sock_filter *f)
 #endif
 	for (i = 0; i < NALLOWED; i++) {
 		a = &allowed[i];
+		if (a->dns && !dns)
+			continue;
 		for (checks = k = 0; k < 3; k++)
 			checks += a->arg[k] != ANY;
 		/*
@@ -569,16 +589,17 @@ build_filter(struct sock_filter *f)
 
 /*
  * contain_syscalls - from now on, a call not in the table kills the
- * process.  no_new_privs first: the kernel requires it of a process
- * without CAP_SYS_ADMIN, and it is right in any case.
+ * process; the DNS's calls are in it when dns is set.  no_new_privs
+ * first: the kernel requires it of a process without CAP_SYS_ADMIN, and
+ * it is right in any case.
  */
 int
-contain_syscalls(void)
+contain_syscalls(int dns)
 {
 	struct sock_filter	 f[FILTER_MAX];
 	struct sock_fprog	 prog;
 
-	prog.len = (unsigned short)build_filter(f);
+	prog.len = (unsigned short)build_filter(f, dns);
 	prog.filter = f;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1) {
@@ -598,8 +619,9 @@ contain_syscalls_count(void)
 }
 #else
 int
-contain_syscalls(void)
+contain_syscalls(int dns)
 {
+	(void)dns;
 	return 0;
 }
 

@@ -10,7 +10,8 @@
  *	contain_limits()	no fork, few descriptors, no core dump, no
  *				file longer than a message
  *	contain_syscalls()	a seccomp filter of the system calls a
- *				session makes, and no other (Linux)
+ *				session makes, and no other (Linux); with
+ *				dns, those of SPF's DNS questions too
  *
  * A master started as root keeps one capability, CAP_SYS_CHROOT, across
  * its change of user (contain_keep_chroot() before, contain_hold_chroot()
@@ -34,7 +35,7 @@ int	contain_landlock_abi(void);
 const char *contain_name(int how);
 void	contain_limits(size_t listeners, uint64_t max_message_size,
 	    int core);
-int	contain_syscalls(void);
+int	contain_syscalls(int dns);
 size_t	contain_syscalls_count(void);
 
 #endif

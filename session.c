@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "auth.h"
 #include "conf.h"
 #include "fail.h"
 #include "log.h"
@@ -72,7 +73,7 @@ enum reply_id {
 	R_BAD_NAME, R_BAD_EOL, R_LONG_LINE, R_LOOP, R_EARLY_TALKER,
 	R_CROWDED, R_UNAVAILABLE, R_ERRORS, R_JUNK, R_SHUTDOWN, R_LOST_SYNC,
 	R_TIMEOUT_COMMAND, R_TIMEOUT_DATA, R_TIMEOUT_BDAT, R_TIMEOUT_SESSION,
-	R_INJECTED_421
+	R_INJECTED_421, R_SPF_FAIL, R_SPF_TEMP
 };
 
 static const struct reply_text {
@@ -142,7 +143,11 @@ static const struct reply_text {
 	[R_TIMEOUT_BDAT] = { 421, "4.4.2", "Timeout reading BDAT chunk" },
 	[R_TIMEOUT_SESSION] = { 421, "4.4.2", "Session time limit exceeded" },
 	/* A "fail ... 421" rule; "fail ... reply" brings its own text. */
-	[R_INJECTED_421] = { 421, "4.3.2", "Service not available" }
+	[R_INJECTED_421] = { 421, "4.3.2", "Service not available" },
+	/* spf reject: RFC 7372's codes; the text is auth.c's. */
+	[R_SPF_FAIL]	= { 550, "5.7.23", "SPF %s check failed: %s" },
+	[R_SPF_TEMP]	= { 451, "4.7.24",
+	    "SPF check of %s could not be completed, try again later" }
 };
 
 /* What a refused transaction step is answered with. */
@@ -194,6 +199,8 @@ struct session {
 	char			 cmd[ESC_MAX];	/* the line, escaped, for logs */
 	char			 rcpt[ESC_MAX];	/* the recipient this command
 						   names, escaped; "" */
+	const struct dns_server	*dns;		/* for SPF; NULL: none */
+	struct auth		 auth;		/* this transaction's SPF */
 	const struct command	*command;	/* the one running */
 	int			 injected;	/* the reply being sent is a
 						   "fail" rule's */
@@ -269,6 +276,7 @@ static unsigned	 max_errors(const struct session *);
 static unsigned	 max_junk(const struct session *);
 static int	 greet_pause(struct session *);
 static int	 inject(struct session *, enum fail_stage, const char *);
+static int	 spf(struct session *, const struct addr_path *);
 static void	 dispatch(struct session *, char *, size_t);
 static const struct command *lookup(const char *, size_t);
 static void	 enter(struct session *, enum state);
@@ -348,6 +356,8 @@ session_run(int in, int out, const struct session_env *env)
 	s->state = STATE_GREETED;
 	s->client.peer = s->peer;
 	s->client.helo = s->helo;
+	s->client.verdict = s->auth.headers;
+	s->dns = env->dns;
 	if (env->crowded)	/* one log line, the reject: floods are fast */
 		reply(s, R_CROWDED);
 	else {
@@ -404,6 +414,38 @@ greet_pause(struct session *s)
 	}
 	enter(s, STATE_QUIT);		/* gone, or asked to stop: no 220 */
 	return -1;
+}
+
+/*
+ * spf - the SPF verdict on the sender (auth.c), for the headers and the
+ * policy; 1 when the policy refuses the sender, after the reply.
+ */
+static int
+spf(struct session *s, const struct addr_path *p)
+{
+	struct auth_in	 in;
+
+	memset(&in, 0, sizeof(in));
+	in.conf = s->conf;
+	in.dns = s->dns;
+	in.id = s->id;
+	in.peer = s->peer;
+	in.helo = s->helo;
+	in.from = p->addr;
+	in.from_domain = p->domain;
+	in.end_ms = s->w.end_ms;
+	in.stressed = wire_stressed(&s->w);
+	switch (auth_check(&in, &s->auth)) {
+	case AUTH_REFUSE:
+		reply(s, R_SPF_FAIL, p->addr[0] ? "MAIL FROM" : "HELO",
+		    s->auth.exp);
+		return 1;
+	case AUTH_DEFER:
+		reply(s, R_SPF_TEMP, s->auth.domain);
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -648,7 +690,7 @@ cmd_mail(struct session *s, char *args)
 		return;
 	}
 	/* With the transaction open, so that a refusal's log names it. */
-	if (inject(s, FAIL_MAIL, path.addr)) {
+	if (inject(s, FAIL_MAIL, path.addr) || spf(s, &path)) {
 		end_txn(s);
 		return;
 	}
@@ -1321,9 +1363,11 @@ log_reject(const struct session *s, int code, const char *esc,
 	char	 own[4 * REPLY_MAX];
 
 	from[0] = rcpt[0] = '\0';
-	/* A rule's text is the configuration's: '"' and '\\' are allowed. */
-	if (s->injected)
-		text = log_escape(text, strlen(text), own, sizeof(own));
+	/*
+	 * A rule's text is the configuration's and an SPF explanation the
+	 * sender domain's: '"' and '\\' may be in either.
+	 */
+	text = log_escape(text, strlen(text), own, sizeof(own));
 	if (s->txn != NULL)
 		snprintf(from, sizeof(from), " from=\"<%s>\"",
 		    log_escape(s->txn->from, strlen(s->txn->from), buf,

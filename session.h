@@ -24,11 +24,13 @@
 #include <stdatomic.h>
 
 struct conf;
+struct dns_server;
 struct store;
 
 struct session_env {
 	const char		*peer;	/* "192.0.2.1", "2001:db8::1"; or NULL */
 	const struct conf	*conf;
+	const struct dns_server	*dns;	/* the resolver for SPF; NULL: none */
 	struct store		*store;	/* NULL: answer 421 4.3.0 and end */
 	/*
 	 * A signal handler's flag: once set, the session ends at the next

@@ -75,6 +75,7 @@
 
 #include "conf.h"
 #include "contain.h"
+#include "dns.h"
 #include "dnscheck.h"
 #include "fail.h"
 #include "log.h"
@@ -146,6 +147,8 @@ struct daemon {
 	unsigned	 spool_serial;		/* its number, see spool_watch() */
 	int		 spool_moved;		/* as last logged */
 	long long	 spool_next;		/* ms: the next look at the path */
+	struct dns_server dns;			/* SPF's resolver, picked by */
+	const struct dns_server *dnsp;		/* resolver(); NULL: none */
 	char		 pidfile[PATH_MAX];	/* -p, absolute; "" for none */
 	int		 pidfile_made;		/* written: remove it at stop */
 };
@@ -161,9 +164,12 @@ static void	 on_signal(int);
 static void	 on_worker_term(int);
 static void	 catch_signals(void);
 static const char *peer_name(int, char *, size_t);
+static const struct dns_server *resolver(const struct conf *,
+		    struct dns_server *);
 static const char *addr_text(const struct sockaddr_storage *, char *,
 		    size_t);
-static int	 serve_one(struct conf *, const struct passwd *, int, int);
+static int	 serve_one(struct conf *, const struct dns_server *,
+		    const struct passwd *, int, int);
 static void	 contain(const struct conf *, struct store *, int, size_t,
 		    int, int);
 static int	 contain_how(const struct conf *, int, int);
@@ -317,10 +323,12 @@ main(int argc, char *argv[])
 		conf_free(&d.conf);
 		return 1;
 	}
+	/* resolv.conf is read here, before a chroot could hide it. */
+	d.dnsp = resolver(&d.conf, &d.dns);
 	if (iflag)
-		rc = serve_one(&d.conf, pw, 0, dflag);
+		rc = serve_one(&d.conf, d.dnsp, pw, 0, dflag);
 	else if (n > 0 && adopt_fds(&d, n, &fd) == 1)
-		rc = serve_one(&d.conf, pw, fd, dflag);	/* Accept=yes */
+		rc = serve_one(&d.conf, d.dnsp, pw, fd, dflag);	/* Accept=yes */
 	else if (n > 0 || bind_all(&d) == 0)
 		rc = run_daemon(&d, pw, dflag);
 	else
@@ -334,7 +342,8 @@ main(int argc, char *argv[])
  * as an unprivileged user if started as root.
  */
 static int
-serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
+serve_one(struct conf *conf, const struct dns_server *dns,
+    const struct passwd *pw, int fd, int debug)
 {
 	struct session_env	 env;
 	char			 peer[INET6_ADDRSTRLEN];
@@ -349,6 +358,7 @@ serve_one(struct conf *conf, const struct passwd *pw, int fd, int debug)
 	fail_warn(conf->fail);
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
+	env.dns = dns;
 	open_spool(conf, pw, &env.store);
 	say_unsafe(conf);
 	env.peer = peer_name(fd, peer, sizeof(peer));
@@ -1407,6 +1417,7 @@ reload(struct daemon *d)
 		    "changes take a restart\"");
 	conf_free(&d->conf);
 	d->conf = nc;
+	d->dnsp = resolver(&d->conf, &d->dns);
 	d->generation++;
 	d->backoff = 0;
 	d->next_spawn = 0;
@@ -1581,7 +1592,7 @@ contain(const struct conf *conf, struct store *st, int how, size_t nl,
 		return;
 	contain_limits(nl, conf->max_message_size, debug);
 	if (conf->seccomp)
-		contain_syscalls();
+		contain_syscalls(conf->spf != CONF_SPF_OFF);
 }
 
 /*
@@ -1638,6 +1649,7 @@ serve_conn(struct daemon *d, struct listener *l, int fd,
 	env.peer = r == PROXY_ADDRESS ? peer :
 	    addr_text(ss, peer, sizeof(peer));
 	env.conf = &d->conf;
+	env.dns = d->dnsp;
 	env.store = d->store;
 	env.stop = &got_term;
 	env.stress = scoreboard_stress(d->sb);
@@ -1843,6 +1855,27 @@ accept_one(struct daemon *d, struct listener **lp,
 #endif
 	*lp = l;
 	return fd;
+}
+
+/*
+ * resolver - the resolver SPF checks ask (smtpd.conf's resolver, or
+ * resolv.conf's first nameserver), or NULL, said once, when there is
+ * none: every check is then a temperror.
+ */
+static const struct dns_server *
+resolver(const struct conf *conf, struct dns_server *srv)
+{
+	const char	*why = NULL;
+
+	if (conf->spf == CONF_SPF_OFF)
+		return NULL;
+	if (dns_server_pick(srv, conf->resolver, conf->resolver_port, &why) ==
+	    -1) {
+		log_warnx("event=resolver-unusable reason=\"%s\" "
+		    "action=spf-temperror", why ? why : "unknown");
+		return NULL;
+	}
+	return srv;
 }
 
 /*

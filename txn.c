@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "auth.h"
 #include "conf.h"
 #include "store.h"
 #include "txn.h"
@@ -43,7 +44,6 @@ static const char	*extension(const struct conf *, const char *, char *,
 static void		 folder(const struct store *, struct rcpt *,
 			    const char *);
 static void		 trace_headers(struct txn *);
-static const char	*comment_escape(const char *, char *, size_t);
 static void		 check_eol(struct body *, const char *, size_t);
 static void		 scan_header(struct body *, const char *, size_t);
 
@@ -233,15 +233,18 @@ txn_open(struct txn *t)
 }
 
 /*
- * trace_headers - Return-Path: and our Received: (RFC 5321 4.4), ahead
- * of what the client sends and in the same CRLF form.
+ * trace_headers - Return-Path:, the SPF verdict (auth.c: RFC 7208 9.1
+ * puts Received-SPF: above the Received: of the receiver that checked)
+ * and our Received: (RFC 5321 4.4), ahead of what the client sends and
+ * in the same CRLF form.
  */
 static void
 trace_headers(struct txn *t)
 {
 	const struct txn_client	*cl = t->client;
 	const char		*peer = cl->peer;
-	char			 hdr[2048], date[64], from[1024], lit[80];
+	char			 hdr[2048 + AUTH_HEADERS_MAX], date[64];
+	char			 from[1024], lit[80];
 	char			 note[2 * ADDR_DOMAIN_MAX + 1];
 	struct tm		 tm;
 	time_t			 now = time(NULL);
@@ -259,41 +262,24 @@ trace_headers(struct txn *t)
 		    peer[0] ? ")" : "");
 	else
 		snprintf(from, sizeof(from), "%s (HELO %s)", lit,
-		    comment_escape(cl->helo, note, sizeof(note)));
+		    addr_comment(cl->helo, note, sizeof(note)));
 	/* localtime() would stat /etc/localtime for every message. */
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
 		snprintf(date, sizeof(date), "unknown");
 	n = snprintf(hdr, sizeof(hdr),
 	    "Return-Path: <%s>\r\n"
+	    "%s"
 	    "Received: from %s\r\n"
 	    "\tby %s (smtpd) with %s id %s%s%s%s;\r\n"
 	    "\t%s\r\n",
-	    t->from, from, t->conf->hostname,
+	    t->from, cl->verdict ? cl->verdict : "", from, t->conf->hostname,
 	    t->utf8 ? "UTF8SMTP" : cl->esmtp ? "ESMTP" : "SMTP",
 	    t->id, t->nrcpt == 1 ? "\r\n\tfor <" : "",
 	    t->nrcpt == 1 ? t->rcpt[0].addr : "", t->nrcpt == 1 ? ">" : "",
 	    date);
 	store_write(t->msg, hdr, (size_t)n < sizeof(hdr) ? (size_t)n :
 	    sizeof(hdr) - 1);
-}
-
-/*
- * comment_escape - a HELO word (printable ASCII, no space) made safe
- * inside an RFC 5322 comment: '(', ')' and '\' become quoted-pairs.
- */
-static const char *
-comment_escape(const char *in, char *out, size_t outsz)
-{
-	size_t	 o = 0;
-
-	for (; *in != '\0' && o + 3 < outsz; in++) {
-		if (*in == '(' || *in == ')' || *in == '\\')
-			out[o++] = '\\';
-		out[o++] = *in;
-	}
-	out[o] = '\0';
-	return out;
 }
 
 /*

@@ -48,6 +48,8 @@ struct txn_client {
 	const char	*peer;		/* "192.0.2.1", "2001:db8::1"; "" */
 	const char	*helo;
 	int		 esmtp;
+	const char	*verdict;	/* header lines to put above our
+					   Received: (auth.c); NULL or "" */
 };
 
 /*
