@@ -454,7 +454,7 @@ ar_octet(struct txn *t, unsigned char c)
 	if (b->ar_nl) {
 		b->ar_nl = 0;
 		if (c != ' ' && c != '\t') {	/* the field has ended */
-			ar_release(t);	/* no authserv-id: not ours */
+			ar_release(t);	/* if held, it named no id: not ours */
 			b->ar = AR_START;
 		}
 	}
