@@ -19,7 +19,16 @@
  * loop check (RFC 5321 6.3).  Past max-message-size it stores no more but
  * goes on counting, so the session can read the message to its end and
  * stay in step with the client.
+ *
+ * It also removes every Authentication-Results: field whose authserv-id
+ * is our hostname (RFC 8601 5): only we may say what we found, so no
+ * sender may bring such a field along.  A field that may be one is held
+ * back (at most TXN_AR_HOLD octets, in struct body) until its
+ * authserv-id decides; all else is written as it comes.  The size is
+ * still that of the octets received, which is what max-message-size
+ * and RFC 1870 count.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -45,7 +54,41 @@ static void		 folder(const struct store *, struct rcpt *,
 			    const char *);
 static void		 trace_headers(struct txn *);
 static void		 check_eol(struct body *, const char *, size_t);
-static void		 scan_header(struct body *, const char *, size_t);
+static void		 scan_header(struct txn *, const char *, size_t);
+static int		 ar_octet(struct txn *, unsigned char);
+static int		 ar_held(struct body *, const char *, unsigned char);
+static int		 ar_name(struct body *, unsigned char);
+static int		 ar_same(struct body *, const char *, unsigned char);
+static int		 ar_token(unsigned char);
+static void		 ar_release(struct txn *);
+static void		 ar_end(struct txn *);
+
+/*
+ * Where the header filter is (struct body's ar).  An octet of a line
+ * that cannot begin an Authentication-Results: field, or of a field
+ * found not to be ours, passes; one of a field that still may be ours
+ * is held; one of a field that is ours is dropped.
+ */
+enum ar {
+	AR_START,	/* at a line's first octet: a new field, or a fold */
+	AR_PASS,	/* the rest of the line passes */
+	AR_NAME,	/* held: a name that may be Authentication-Results */
+	AR_CFWS,	/* held: past its colon, before the authserv-id */
+	AR_COMMENT,	/* held: in a comment there, ar_depth deep */
+	AR_COMMENT_QP,	/* held: after a backslash in that comment */
+	AR_TOKEN,	/* held: in an authserv-id token, ar_match matched */
+	AR_QUOTED,	/* held: in an authserv-id quoted-string */
+	AR_QUOTED_QP,	/* held: after a backslash in it */
+	AR_DROP		/* in a field of ours, folds included */
+};
+
+/* What ar_held() makes of an octet. */
+enum ar_step {
+	AR_HOLD,	/* hold it: the field may still be ours */
+	AR_RELEASE,	/* not ours: the held octets pass, and so does it */
+	AR_OURS,	/* ours: the held octets go, and so does it */
+	AR_AGAIN	/* the state changed: look at it again */
+};
 
 /*
  * txn_new - MAIL FROM:<from> was accepted.  NULL when out of memory.
@@ -298,8 +341,9 @@ txn_data(struct txn *t, const char *p, size_t n)
 	if (!b->bad)
 		check_eol(b, p, n);
 	if (b->in_header)
-		scan_header(b, p, n);
-	store_write(t->msg, p, n);
+		scan_header(t, p, n);	/* it writes what it passes */
+	else
+		store_write(t->msg, p, n);
 }
 
 /*
@@ -348,14 +392,23 @@ check_eol(struct body *b, const char *p, size_t n)
 
 /*
  * scan_header - count the "Received:" lines of the header, which ends at
- * the first empty line.  CRs are skipped; a line ends at its LF.
+ * the first empty line, and write it without our Authentication-Results:
+ * fields; the octets after it are written as they are.  CRs are skipped
+ * in the count; a line ends at its LF.  span is where the octets that
+ * pass and are not yet written begin: a run is written in one call.
  */
 static void
-scan_header(struct body *b, const char *p, size_t n)
+scan_header(struct txn *t, const char *p, size_t n)
 {
-	size_t	 i;
+	struct body	*b = &t->body;
+	const char	*span = p;
+	size_t		 i;
 
 	for (i = 0; i < n && b->in_header; i++) {
+		if (!ar_octet(t, (unsigned char)p[i])) {
+			store_write(t->msg, span, (size_t)(p + i - span));
+			span = p + i + 1;
+		}
 		if (p[i] == '\r')
 			continue;
 		if (p[i] == '\n') {
@@ -369,6 +422,195 @@ scan_header(struct body *b, const char *p, size_t n)
 		} else
 			b->col++;
 	}
+	store_write(t->msg, span, (size_t)(p + n - span));
+}
+
+/*
+ * ar_octet - the header filter on the next octet: 1 if it passes now, 0
+ * if it is held or dropped.  Held octets found not to be ours are
+ * written here, before c, which then passes with the rest of the line.
+ * A field goes on over an LF only when a SP or HT follows (a fold), so
+ * the octet after an LF in a held or dropped field is looked at first.
+ */
+static int
+ar_octet(struct txn *t, unsigned char c)
+{
+	struct body	*b = &t->body;
+
+	if (b->ar_nl) {
+		b->ar_nl = 0;
+		if (c != ' ' && c != '\t') {	/* the field has ended */
+			ar_release(t);	/* if held, it named no id: not ours */
+			b->ar = AR_START;
+		}
+	}
+	for (;;) {
+		switch (b->ar) {
+		case AR_START:
+			b->ar = c == 'A' || c == 'a' ? AR_NAME : AR_PASS;
+			b->ar_match = 0;
+			continue;
+		case AR_PASS:
+			if (c == '\n')
+				b->ar = AR_START;
+			return 1;
+		case AR_DROP:
+			b->ar_nl = c == '\n';
+			return 0;
+		default:
+			break;
+		}
+		switch (ar_held(b, t->conf->hostname, c)) {
+		case AR_HOLD:
+			if (b->ar_len < sizeof(b->ar_hold)) {
+				b->ar_hold[b->ar_len++] = (char)c;
+				b->ar_nl = c == '\n';
+				return 0;
+			}
+			/* Too long to tell whose: trusted no more than ours. */
+			/* FALLTHROUGH */
+		case AR_OURS:
+			b->ar_len = 0;
+			b->ar_removed++;
+			b->ar = AR_DROP;
+			break;
+		case AR_RELEASE:
+			ar_release(t);
+			b->ar = AR_PASS;
+			break;
+		}
+	}
+}
+
+/*
+ * ar_held - the next octet of a field held back: the name, then the
+ * authserv-id after CFWS (RFC 8601 2.2: it is a RFC 2045 value, a token
+ * or a quoted-string; comments nest and hold quoted-pairs, RFC 5322
+ * 3.2.2), which RFC 8601 2.5 compares case-insensitively.  Compared as
+ * it comes, it is found not ours at its first octet that differs.
+ */
+static int
+ar_held(struct body *b, const char *host, unsigned char c)
+{
+	switch (b->ar) {
+	case AR_NAME:
+		return ar_name(b, c);
+	case AR_CFWS:
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			return AR_HOLD;
+		b->ar_depth = 1;
+		b->ar = c == '(' ? AR_COMMENT : c == '"' ? AR_QUOTED :
+		    AR_TOKEN;
+		return c == '(' || c == '"' ? AR_HOLD :
+		    ar_token(c) ? AR_AGAIN : AR_RELEASE;
+	case AR_COMMENT:
+		if (c == '\\')
+			b->ar = AR_COMMENT_QP;
+		else if (c == '(')
+			b->ar_depth++;
+		else if (c == ')' && --b->ar_depth == 0)
+			b->ar = AR_CFWS;
+		return AR_HOLD;
+	case AR_COMMENT_QP:
+		b->ar = AR_COMMENT;
+		return c == '\r' || c == '\n' ? AR_AGAIN : AR_HOLD;
+	case AR_TOKEN:
+		if (ar_token(c))
+			return ar_same(b, host, c);
+		return host[b->ar_match] == '\0' ? AR_OURS : AR_RELEASE;
+	case AR_QUOTED:
+		if (c == '\\')
+			b->ar = AR_QUOTED_QP;
+		if (c == '\\' || c == '\r' || c == '\n')
+			return AR_HOLD;
+		if (c == '"')
+			return host[b->ar_match] == '\0' ? AR_OURS : AR_RELEASE;
+		return ar_same(b, host, c);
+	case AR_QUOTED_QP:
+		b->ar = AR_QUOTED;
+		return c == '\r' || c == '\n' ? AR_AGAIN : ar_same(b, host, c);
+	}
+	return AR_RELEASE;
+}
+
+/*
+ * ar_name - the next octet of a field name that may be
+ * "Authentication-Results", in any case, with the WSP before the colon
+ * that RFC 5322 4.5 still allows.
+ */
+static int
+ar_name(struct body *b, unsigned char c)
+{
+	static const char	 name[] = "authentication-results";
+
+	if (b->ar_match < sizeof(name) - 1) {
+		if (tolower(c) != name[b->ar_match])
+			return AR_RELEASE;
+		b->ar_match++;
+		return AR_HOLD;
+	}
+	if (c == ' ' || c == '\t')
+		return AR_HOLD;
+	if (c != ':')
+		return AR_RELEASE;
+	b->ar = AR_CFWS;
+	b->ar_match = 0;
+	return AR_HOLD;
+}
+
+/*
+ * ar_same - the next octet of the authserv-id against the host name: held
+ * while they agree, released where they part.
+ */
+static int
+ar_same(struct body *b, const char *host, unsigned char c)
+{
+	if (host[b->ar_match] == '\0' ||
+	    tolower(c) != tolower((unsigned char)host[b->ar_match]))
+		return AR_RELEASE;
+	b->ar_match++;
+	return AR_HOLD;
+}
+
+/*
+ * ar_token - may c be in a RFC 2045 token: not SP, a CTL or a tspecial?
+ * Octets over 127 may, for a UTF-8 authserv-id (RFC 8601 2.5).
+ */
+static int
+ar_token(unsigned char c)
+{
+	return c > ' ' && c != 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/*
+ * ar_release - the octets held are not of a field of ours: write them.
+ */
+static void
+ar_release(struct txn *t)
+{
+	struct body	*b = &t->body;
+
+	store_write(t->msg, b->ar_hold, b->ar_len);
+	b->ar_len = 0;
+}
+
+/*
+ * ar_end - the message ends in its header section: a field still held
+ * ends with it, ours if its token is all of our name.
+ */
+static void
+ar_end(struct txn *t)
+{
+	struct body	*b = &t->body;
+
+	if (b->ar_len == 0)
+		return;
+	if (b->ar == AR_TOKEN && t->conf->hostname[b->ar_match] == '\0') {
+		b->ar_len = 0;
+		b->ar_removed++;
+	} else
+		ar_release(t);
+	b->ar = AR_PASS;
 }
 
 /*
@@ -395,6 +637,7 @@ txn_commit(struct txn *t, unsigned flaws)
 		return TXN_LONG_LINE;
 	if (b->received > TXN_RECEIVED_MAX)
 		return TXN_LOOP;
+	ar_end(t);
 	if ((sr = calloc(t->nrcpt, sizeof(*sr))) == NULL)
 		return TXN_LOCAL;
 	for (i = 0; i < t->nrcpt; i++) {

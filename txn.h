@@ -65,8 +65,16 @@ struct rcpt {
 };
 
 /*
+ * What the body filter may hold back of an Authentication-Results: field
+ * before it knows whose it is; one that says no more within it is
+ * removed.
+ */
+#define TXN_AR_HOLD	1024
+
+/*
  * The body filter's state: the message as the client meant it, counted
- * as RFC 1870 counts it.
+ * as RFC 1870 counts it.  The ar_ fields are its removal of the
+ * Authentication-Results: fields that claim our hostname (RFC 8601 5).
  */
 struct body {
 	uint64_t	 size;
@@ -77,6 +85,13 @@ struct body {
 	size_t		 col;		/* octets into this header line */
 	char		 head[9];	/* its first octets, for "Received:" */
 	unsigned	 received;
+	int		 ar;		/* txn.c's enum ar: where in a field */
+	int		 ar_nl;		/* held or dropped an LF: a fold next? */
+	size_t		 ar_match;	/* octets of the name or id matched */
+	size_t		 ar_depth;	/* comments open */
+	size_t		 ar_len;	/* octets in ar_hold */
+	char		 ar_hold[TXN_AR_HOLD];
+	unsigned	 ar_removed;	/* fields removed */
 };
 
 /* The session reads these fields; only txn.c writes them. */
