@@ -204,6 +204,7 @@ struct session {
 	const struct command	*command;	/* the one running */
 	int			 injected;	/* the reply being sent is a
 						   "fail" rule's */
+	int			 foreign;	/* its text is the DNS's */
 	struct wire		 w;		/* the client's connection; last,
 						   see session_run() */
 };
@@ -437,8 +438,10 @@ spf(struct session *s, const struct addr_path *p)
 	in.stressed = wire_stressed(&s->w);
 	switch (auth_check(&in, &s->auth)) {
 	case AUTH_REFUSE:
+		s->foreign = 1;
 		reply(s, R_SPF_FAIL, p->addr[0] ? "MAIL FROM" : "HELO",
 		    s->auth.exp);
+		s->foreign = 0;
 		return 1;
 	case AUTH_DEFER:
 		reply(s, R_SPF_TEMP, s->auth.domain);
@@ -1365,9 +1368,11 @@ log_reject(const struct session *s, int code, const char *esc,
 	from[0] = rcpt[0] = '\0';
 	/*
 	 * A rule's text is the configuration's and an SPF explanation the
-	 * sender domain's: '"' and '\\' may be in either.
+	 * sender domain's: '"' and '\\' may be in either.  Our own texts
+	 * hold the client's words escaped already.
 	 */
-	text = log_escape(text, strlen(text), own, sizeof(own));
+	if (s->injected || s->foreign)
+		text = log_escape(text, strlen(text), own, sizeof(own));
 	if (s->txn != NULL)
 		snprintf(from, sizeof(from), " from=\"<%s>\"",
 		    log_escape(s->txn->from, strlen(s->txn->from), buf,

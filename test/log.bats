@@ -21,14 +21,6 @@ teardown() {
 	sanitizer_quiet
 }
 
-# parse [FILE] - every line of FILE ($LOG by default) read with the
-# grammar, its pairs in $TMP/pairs (LINE SESSION EVENT KEY VALUE, tab
-# separated); fails, naming the line, when one does not fit.
-parse() {
-	LC_ALL=C awk -f "$BATS_TEST_DIRNAME/logparse.awk" "${1:-$LOG}" \
-	    >"$TMP/pairs"
-}
-
 # values EVENT KEY - the values of KEY in the EVENT lines, one a line.
 values() {
 	awk -F '\t' -v e="$1" -v k="$2" '$3 == e && $4 == k { print $5 }' \
@@ -40,78 +32,6 @@ line_has() {
 	awk -F '\t' -v n="$1" -v k="$2" -v v="$3" \
 	    '$1 == n && $4 == k && $5 == v { f = 1 } END { exit !f }' \
 	    "$TMP/pairs"
-}
-
-# documented - every event in $TMP/pairs has its entry in smtpd(8)'s
-# "Logging", and every key of it is named in that entry, in the entry's
-# order (error= and truncated= may end any line).
-documented() {
-	awk -F '\t' '
-	NR == FNR {
-		# ".It Li a , b" opens the entry of a and b, up to the next .It
-		# or the end of the list; its keys are the words of its Li
-		# macros, up to the next macro (Ns, Ar, ...), before their "=".
-		if ($0 ~ /^\.It Li [a-z-]+( , [a-z-]+)*$/) {
-			sub(/^\.It Li /, "")
-			n = split($0, names, / , /)
-			for (i = 1; i <= n; i++)
-				known[names[i]] = 1
-			next
-		}
-		if ($0 ~ /^\.(It|El)( |$)/) {
-			n = 0
-			next
-		}
-		m = split($0, w, / /)
-		li = 0
-		for (j = 1; j <= m; j++) {
-			if (w[j] ~ /^\.?[A-Z][a-z][a-z]?$/) {
-				li = w[j] ~ /Li$/
-				continue
-			}
-			if (!li)
-				continue
-			k = w[j]
-			sub(/=.*/, "", k)
-			sub(/[^a-z0-9-]+$/, "", k)
-			for (i = 1; i <= n; i++)
-				if (!((names[i], k) in keys))
-					keys[names[i], k] = ++nk[names[i]]
-		}
-		next
-	}
-	$1 != line {
-		line = $1
-		last = 0
-		split("", seen)
-	}
-	{
-		if (!($3 in known)) {
-			if (!($3 in said))
-				print "event=" $3 " is not in smtpd(8)"
-			said[$3] = bad = 1
-			next
-		}
-		if ($4 == "event" || $4 == "error" || $4 == "truncated" ||
-		    ($4 in seen))
-			next
-		seen[$4] = 1
-		if (!(($3, $4) in keys)) {
-			if (!(($3, $4) in said))
-				print "event=" $3 ": key " $4 " is not in its entry"
-			said[$3, $4] = bad = 1
-			next
-		}
-		# A key named again (rcpt) may come back; a new one comes in
-		# the entry order.
-		if (keys[$3, $4] < last) {
-			print "line " $1 ": key " $4 " of event=" $3 \
-			    " is out of smtpd(8)'"'"'s order"
-			bad = 1
-		}
-		last = keys[$3, $4]
-	}
-	END { exit bad }' "$BATS_TEST_DIRNAME/../smtpd.8" "$TMP/pairs"
 }
 
 # session - a varied day: mail for bob and (through an alias) alice, a

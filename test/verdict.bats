@@ -283,3 +283,18 @@ head_of() {
 	run "$SMTPD" -n -f "$CONF"
 	[ "$status" -eq 0 ]
 }
+
+@test "the log: event=spf and the refusals read with smtpd(8)'s grammar, each key in its entry's order" {
+	start normal "spf reject"
+	from 192.0.2.1 joe@sender.test
+	from 192.0.2.9 joe@explained.test
+	from 192.0.2.9 joe@broken.test
+	from 192.0.2.1 "" mail.sender.test
+	from 2001:db8::1 joe@sender.test
+	[ "$(grep -c ' event=spf ' "$LOG")" -eq 5 ]
+	parse
+	documented
+	grep -q 'event=spf .* result=permerror helo-result=fail ms=[0-9]* reason="an unknown mechanism"$' "$LOG"
+	# The domain's explanation is the client's text here: quoted.
+	grep -Fq 'reply="550 5.7.23 SPF MAIL FROM check failed: the domain explained.test explains: 192.0.2.9 may not send for explained.test, see https://explained.test/spf"' "$LOG"
+}
