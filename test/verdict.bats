@@ -298,3 +298,21 @@ head_of() {
 	# The domain's explanation is the client's text here: quoted.
 	grep -Fq 'reply="550 5.7.23 SPF MAIL FROM check failed: the domain explained.test explains: 192.0.2.9 may not send for explained.test, see https://explained.test/spf"' "$LOG"
 }
+
+@test "under stress a check is cut at stress-timeout, not at spf-timeout" {
+	start silent "spf reject" "workers 2" "spf-timeout 20" \
+	    "stress-timeout 2" "timeout 30"
+	local fd t0
+	# An idle client holds one worker; the check's session, the other:
+	# the pool is full, which is stress.
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'PROXY UNKNOWN\r\n' >&"$fd"
+	wait_log 'event=connect peer=127\.0\.0\.1$'
+	t0=$SECONDS
+	from 192.0.2.1 joe@sender.test
+	exec {fd}>&-
+	grep -Fxq '451 4.7.24 SPF check of sender.test could not be completed, try again later' <<<"$output"
+	grep -q 'event=connect peer=192.0.2.1 stress=yes$' "$LOG"
+	grep -Eq 'event=spf peer=192\.0\.2\.1 .* result=temperror .*ms=(19[0-9][0-9]|2[0-9]{3}) ' "$LOG"
+	[ $((SECONDS - t0)) -le 8 ]
+}
