@@ -318,7 +318,11 @@ static void
 comment(struct text *t, const struct auth_in *in, const char *identity,
     const struct verdict *v, const struct auth *a)
 {
-	char		 who[2 * ADDR_PATH_MAX + 32], buf[2 * SPF_EXPSZ + 1];
+	/*
+	 * buf holds the explanation escaped on a line of its own: cut, if
+	 * it must be, well inside RFC 5322's 998 octets a line.
+	 */
+	char		 who[2 * ADDR_PATH_MAX + 32], buf[960];
 	const char	*ip = in->peer;
 
 	if (strcmp(identity, "helo") == 0)
