@@ -50,9 +50,13 @@
  *	new/ only if its message id was answered 250 ... queued as; each
  *	such id is in 1 to (accepted RCPTs) maildirs, as one file linked,
  *	whose name's S= is its size, and which is our trace headers
- *	(Return-Path:, Received: with the id, and "for" when there is one
- *	recipient) followed by exactly the message the model decoded, with
- *	LF line ends.
+ *	(Return-Path:; the SPF verdict, a temperror with no resolver, as
+ *	Authentication-Results: and Received-SPF:, lines of 998 octets at
+ *	most with well-quoted values; Received: with the id, and "for"
+ *	when there is one recipient) followed by the message the model
+ *	decoded, with LF line ends, less only Authentication-Results:
+ *	fields of its header section, each whole (txn.c removes those
+ *	that name us).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -221,8 +225,16 @@ static void	 check_empty(struct model *, int, const char *,
 static void	 check_new(struct model *, int, const char *);
 static void	 check_file(struct model *, struct accepted *, int,
 		    const char *, const struct stat *);
-static void	 check_trace(const struct accepted *, const unsigned char *,
+static int	 same_message(const unsigned char *, size_t,
+		    const unsigned char *, size_t);
+static size_t	 field_len(const unsigned char *, size_t);
+static int	 is_authres(const unsigned char *, size_t);
+static size_t	 check_trace(const struct accepted *, const unsigned char *,
 		    size_t);
+static size_t	 trace_line(const unsigned char *, size_t, size_t);
+static size_t	 trace_field(const unsigned char *, size_t, size_t);
+static int	 spf_value(const unsigned char *, size_t, const char *);
+static int	 starts(const unsigned char *, size_t, const char *);
 static int	 name_ok(const char *);
 static int	 has(const unsigned char *, size_t, const char *);
 
@@ -1213,7 +1225,7 @@ check_file(struct model *m, struct accepted *a, int dfd, const char *name,
 	struct buf		 want = { NULL, 0, 0 };
 	char			 buf[8192];
 	ssize_t			 r;
-	size_t			 i;
+	size_t			 i, t;
 	int			 fd;
 
 	if (++a->files > (a->rcpts ? a->rcpts : 1))
@@ -1237,48 +1249,242 @@ check_file(struct model *m, struct accepted *a, int dfd, const char *name,
 		if (!(a->body.p[i] == '\r' && i + 1 < a->body.len &&
 		    a->body.p[i + 1] == '\n'))
 			buf_add(&want, a->body.p + i, 1);
-	if (file.len < want.len || (want.len > 0 &&
-	    memcmp(file.p + file.len - want.len, want.p, want.len) != 0)) {
-		fuzz_note_octets("stored", file.p, file.len);
-		fuzz_note_octets("expected body", want.p, want.len);
-		model_fail(m, "%s does not end with the message sent", name);
+	t = check_trace(a, file.p, file.len);
+	if (!same_message(file.p + t, file.len - t, want.p, want.len)) {
+		fuzz_note_octets("stored", file.p + t, file.len - t);
+		fuzz_note_octets("expected", want.p, want.len);
+		model_fail(m, "%s is not the message sent, less only "
+		    "Authentication-Results: fields", name);
 	}
-	check_trace(a, file.p, file.len - want.len);
 	buf_free(&file);
 	buf_free(&want);
 }
 
 /*
- * check_trace - what precedes the message: Return-Path:, then Received:
- * from, by, [for,] date, each line LF-ended, without control octets.
+ * same_message - is the stored part s the message sent, w (both with LF
+ * line ends)?  The header section, up to the first empty line or the
+ * end, is walked field by field (a line and its SP or HT continuation
+ * lines): a field sent is stored as it is, or else it is an
+ * Authentication-Results: field, which txn.c removes when the
+ * authserv-id is ours or it cannot tell within what it holds.  Which of
+ * those it removes is its business; the model checks that nothing else
+ * goes, and that what stays is whole.  The rest is stored octet for
+ * octet.
  */
-static void
+static int
+same_message(const unsigned char *s, size_t sn, const unsigned char *w,
+    size_t wn)
+{
+	size_t	 si = 0, wi = 0, f;
+
+	while (wi < wn && w[wi] != '\n') {
+		f = field_len(w + wi, wn - wi);
+		if (sn - si >= f && memcmp(s + si, w + wi, f) == 0)
+			si += f;
+		else if (!is_authres(w + wi, f))
+			return 0;
+		wi += f;
+	}
+	return sn - si == wn - wi &&
+	    (wn == wi || memcmp(s + si, w + wi, wn - wi) == 0);
+}
+
+/*
+ * field_len - the length of the header field at p: its first line and
+ * every line after it that starts with SP or HT, LFs included; the
+ * last line may end without one, at n.
+ */
+static size_t
+field_len(const unsigned char *p, size_t n)
+{
+	size_t	 i = 0;
+
+	for (;;) {
+		while (i < n && p[i] != '\n')
+			i++;
+		if (i == n)
+			return n;
+		i++;
+		if (i == n || (p[i] != ' ' && p[i] != '\t'))
+			return i;
+	}
+}
+
+/*
+ * is_authres - is the field of n octets at p named
+ * "Authentication-Results", in any case, with SP or HT allowed before
+ * its colon (RFC 5322 4.5.3)?
+ */
+static int
+is_authres(const unsigned char *p, size_t n)
+{
+	static const char	 name[] = "Authentication-Results";
+	size_t			 i = sizeof(name) - 1;
+
+	if (n < i || strncasecmp((const char *)p, name, i) != 0)
+		return 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < n && p[i] == ':';
+}
+
+/*
+ * check_trace - what precedes the message, of which it returns the
+ * length: Return-Path:; the SPF verdict, which with no resolver is a
+ * temperror (or none, for <> from a HELO that is no domain), as one
+ * Authentication-Results: field of ours and one Received-SPF: field;
+ * then Received: from, by, [for,] date.  Every line LF-ended, at most
+ * 998 octets (RFC 5322 2.1.1), without control octets but the tab that
+ * starts a continuation line.  Of Received-SPF:, what the sender or
+ * HELO text could break: its last line, the identity that decides and
+ * the receiver, and the quoting of envelope-from= and helo=.
+ */
+static size_t
 check_trace(const struct accepted *a, const unsigned char *p, size_t n)
 {
-	static const char	*start[] = { "Return-Path: <", "Received: from ",
+	static const char	*received[] = { "Received: from ",
 	    "\tby " HOSTNAME " (smtpd) with ", "\t", "\t" };
-	size_t			 i, k = 0, lines = a->rcpts == 1 ? 5 : 4;
-	size_t			 bol = 0;
-	char			 idtag[80];
+	static const char	 ar[] = "Authentication-Results: " HOSTNAME
+	    ";\n";
+	char			 last[80], idtag[80];
+	size_t			 at, e, spf, rcvd, k;
+	size_t			 lines = a->rcpts == 1 ? 4 : 3;
+	int			 null;
+	const char		*why;
 
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			if (k >= lines || i - bol < strlen(start[k]) ||
-			    memcmp(p + bol, start[k], strlen(start[k])) != 0)
-				break;
-			k++;
-			bol = i + 1;
-		} else if ((p[i] < 0x20 || p[i] == 0x7f) &&
-		    !(p[i] == '\t' && i == bol))
-			break;
+	if ((e = trace_line(p, n, 0)) == 0 ||
+	    !starts(p, e, "Return-Path: <") || p[e - 2] != '>') {
+		why = "no Return-Path: line";
+		goto bad;
+	}
+	null = e == strlen("Return-Path: <>\n");
+	at = e;
+	if ((e = trace_field(p, n, at)) == 0 || !starts(p + at, e - at, ar) ||
+	    e - at == strlen(ar)) {
+		why = "no Authentication-Results: " HOSTNAME "; field";
+		goto bad;
+	}
+	at = spf = e;
+	if ((e = trace_field(p, n, at)) == 0 ||
+	    !(starts(p + at, e - at, "Received-SPF: temperror (") ||
+	    (null && starts(p + at, e - at, "Received-SPF: none (")))) {
+		why = "no Received-SPF: temperror field";
+		goto bad;
+	}
+	snprintf(last, sizeof(last), "\n\tidentity=%s; receiver=%s;\n",
+	    null ? "helo" : "mailfrom", HOSTNAME);
+	if (e - spf < strlen(last) ||
+	    memcmp(p + e - strlen(last), last, strlen(last)) != 0) {
+		why = "Received-SPF: does not end with the identity and "
+		    "receiver=";
+		goto bad;
+	}
+	if (!spf_value(p + spf, e - spf, "\n\tenvelope-from=") ||
+	    !spf_value(p + spf, e - spf, "\n\thelo=") ||
+	    (null && !has(p + spf, e - spf, "\n\tenvelope-from=\"\";\n"))) {
+		why = "Received-SPF: has no well-quoted envelope-from= or "
+		    "helo=";
+		goto bad;
+	}
+	at = rcvd = e;
+	for (k = 0; k < lines; k++) {
+		if ((e = trace_line(p, n, at)) == 0 ||
+		    !starts(p + at, e - at, received[k])) {
+			why = "no Received: from, by, [for,] date";
+			goto bad;
+		}
+		at = e;
 	}
 	snprintf(idtag, sizeof(idtag), " id %s", a->id);
-	if (i != n || k != lines || !has(p, n, idtag) ||
-	    (lines == 5 && !has(p, n, "\n\tfor <"))) {
-		fuzz_note_octets("trace headers", p, n);
-		fuzz_fail("%s: the trace headers are not %zu lines of "
-		    "Return-Path:, Received: ... id %s", a->id, lines, a->id);
+	if (!has(p + rcvd, at - rcvd, idtag) ||
+	    (lines == 4 && !has(p + rcvd, at - rcvd, "\n\tfor <"))) {
+		why = "Received: without its id or for";
+		goto bad;
 	}
+	return at;
+bad:
+	fuzz_note_octets("stored", p, n);
+	fuzz_fail("%s: the trace headers are wrong: %s", a->id, why);
+}
+
+/*
+ * trace_line - the end of the trace header line at p + at, just past
+ * its LF; 0 if it has none, is over 998 octets without it, or holds a
+ * control octet but for a tab that starts it.
+ */
+static size_t
+trace_line(const unsigned char *p, size_t n, size_t at)
+{
+	size_t	 i;
+
+	for (i = at; i < n && p[i] != '\n'; i++)
+		if ((p[i] < 0x20 || p[i] == 0x7f) &&
+		    !(p[i] == '\t' && i == at))
+			return 0;
+	if (i == n || i - at > 998)
+		return 0;
+	return i + 1;
+}
+
+/*
+ * trace_field - the end of the trace header field at p + at: its line
+ * and the continuation lines, which start with a tab; 0 if a line is
+ * not a trace_line().
+ */
+static size_t
+trace_field(const unsigned char *p, size_t n, size_t at)
+{
+	if ((at = trace_line(p, n, at)) == 0)
+		return 0;
+	while (at < n && p[at] == '\t')
+		if ((at = trace_line(p, n, at)) == 0)
+			return 0;
+	return at;
+}
+
+/*
+ * spf_value - in the Received-SPF: field of n octets at p, the line
+ * that starts with key ("\n\tNAME=") holds one value and its ';': a
+ * quoted-string whose '"' and '\\' inside are quoted-pairs, or a run
+ * without SP, '"', '\\' or ';' (addr_value()).
+ */
+static int
+spf_value(const unsigned char *p, size_t n, const char *key)
+{
+	size_t	 i, start, k = strlen(key);
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(p + i, key, k) == 0)
+			break;
+	if (i + k > n)
+		return 0;
+	i += k;
+	if (i < n && p[i] == '"') {
+		for (i++; i < n && p[i] != '"' && p[i] != '\n'; i++)
+			if (p[i] == '\\' && ++i < n && p[i] == '\n')
+				return 0;
+		if (i == n || p[i] != '"')
+			return 0;
+		i++;
+	} else {
+		for (start = i; i < n && p[i] > ' ' && p[i] != '"' &&
+		    p[i] != '\\' && p[i] != ';'; i++)
+			;
+		if (i == start)
+			return 0;
+	}
+	return n - i >= 2 && p[i] == ';' && p[i + 1] == '\n';
+}
+
+/*
+ * starts - do the n octets at p start with the string s?
+ */
+static int
+starts(const unsigned char *p, size_t n, const char *s)
+{
+	size_t	 k = strlen(s);
+
+	return n >= k && memcmp(p, s, k) == 0;
 }
 
 /*
