@@ -69,7 +69,7 @@ attack: smtpd test/smtpc
 # disk's fsync ceiling, over loopback: bench/run says how to read it.
 # About three minutes; not part of make test.  SMTPD=path benches
 # another binary.
-bench: smtpd bench/fsyncmark bench/pipe
+bench: smtpd bench/fsyncmark bench/pipe test/dnsd
 	./bench/run
 
 bench/fsyncmark: bench/fsyncmark.c bench/bench.h

@@ -4,7 +4,7 @@
  * is what a real MTA with several messages for one host is.
  *
  *	pipe [-s sessions] [-m messages] [-p per-session] [-l size]
- *	    [-f from] [-t to] [-T seconds] address:port
+ *	    [-f from] [-t to] [-P client] [-T seconds] address:port
  *
  * -s children (10 by default) run sessions at once, until -m messages
  * (1000) are sent in all, -p (10) to a session.  A session reads the
@@ -16,10 +16,18 @@
  * and the next group (message content may begin a group, 3.1), or QUIT
  * after the last, as a pipelining MTA with more mail for the host does,
  * and reads the 250 and the group's replies (or the 221).  A message is
- * never sent before its 354.  Any other reply ends
- * the run: exit 1, and a line on stderr with the session, the step and
- * the reply.  On success it prints "SECONDS MESSAGES" (the wall time of
- * the whole run) and exits 0.
+ * never sent before its 354.  Any other reply ends the run: exit 1,
+ * and a line on stderr with the session, the step and the reply.  On
+ * success it prints "SECONDS MESSAGES" (the wall time of the whole run)
+ * and exits 0.
+ *
+ * With -P client (a numeric IPv4 or IPv6 address), each connection
+ * begins with a PROXY protocol version 1 header naming that client,
+ * "PROXY TCP4 client 127.0.0.1 port 25" (TCP6 and ::1 for IPv6; the
+ * source port made from the session's number), written before the
+ * greeting is read, as a balancer in front of a "listen ... proxy"
+ * socket does: smtpd never SPF-checks a client on loopback, so this is
+ * how the bench has it check one.  The server is still on loopback.
  *
  * Safety: it connects to loopback only (127.0.0.0/8 or [::1]; anything
  * else exits 2), every wait is a poll() bounded by the run's deadline
@@ -61,9 +69,13 @@ struct conn {
 static struct sockaddr_storage	 addr;
 static socklen_t		 addrlen;
 static double			 deadline;
+static const char		*proxy;		/* -P: the client named */
+static const char		*proxyproto;	/* its TCP4 or TCP6 */
 
 static int	wait_fd(int, short);
 static int	loopback(const char *);
+static int	proxy_address(const char *);
+static int	proxy_header(struct conn *);
 static int	dial(struct conn *);
 static int	send_all(struct conn *, const char *, size_t);
 static int	reply(struct conn *, char *, size_t);
@@ -87,7 +99,7 @@ main(int argc, char *argv[])
 	size_t		 bodylen;
 	double		 t0;
 
-	while ((c = getopt(argc, argv, "f:l:m:p:s:t:T:")) != -1) {
+	while ((c = getopt(argc, argv, "f:l:m:p:P:s:t:T:")) != -1) {
 		switch (c) {
 		case 'f':
 			from = optarg;
@@ -100,6 +112,10 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			per = number("pipe", optarg, 1, 1000000);
+			break;
+		case 'P':
+			if (proxy_address(optarg) == -1)
+				return 2;
 			break;
 		case 's':
 			children = number("pipe", optarg, 1, MAXCHILD);
@@ -248,7 +264,8 @@ child(long id, long step, long sessions, long msgs, const char *from,
 		c.last[0] = '\0';
 		if (dial(&c) == -1)
 			return -1;
-		if (expect(&c, 220, "greeting") == -1 ||
+		if (proxy_header(&c) == -1 ||
+		    expect(&c, 220, "greeting") == -1 ||
 		    send_all(&c, "EHLO bench.example.org\r\n", 24) == -1 ||
 		    expect(&c, 250, "EHLO") == -1 ||
 		    send_all(&c, next + bodylen, (size_t)k) == -1 ||
@@ -423,6 +440,52 @@ fail:
 	return -1;
 }
 
+/*
+ * proxy_address - take -P's argument, a numeric IPv4 or IPv6 address,
+ * as the client each PROXY header names; otherwise say so and return -1.
+ */
+static int
+proxy_address(const char *arg)
+{
+	struct in6_addr	a6;
+	struct in_addr	a4;
+
+	if (inet_pton(AF_INET, arg, &a4) == 1)
+		proxyproto = "TCP4";
+	else if (inet_pton(AF_INET6, arg, &a6) == 1)
+		proxyproto = "TCP6";
+	else {
+		fprintf(stderr, "pipe: -P %s: not a numeric IPv4 or IPv6 "
+		    "address\n", arg);
+		return -1;
+	}
+	proxy = arg;
+	return 0;
+}
+
+/*
+ * proxy_header - with -P, send the connection's PROXY version 1 header;
+ * the source port differs from one session to the next, as a real
+ * client's would.
+ */
+static int
+proxy_header(struct conn *c)
+{
+	char	hdr[128];	/* version 1 allows 107 octets */
+	int	n;
+
+	if (proxy == NULL)
+		return 0;
+	n = snprintf(hdr, sizeof(hdr), "PROXY %s %s %s %ld 25\r\n",
+	    proxyproto, proxy, proxyproto[3] == '4' ? "127.0.0.1" : "::1",
+	    1024 + c->session % 64000);
+	if (n < 0 || n > 107) {
+		fprintf(stderr, "pipe: the PROXY header is too long\n");
+		return -1;
+	}
+	return send_all(c, hdr, (size_t)n);
+}
+
 /* wait_fd - poll fd for events until the deadline: 0 ready, -1 not. */
 static int
 wait_fd(int fd, short events)
@@ -536,6 +599,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: pipe [-s sessions] [-m messages] "
 	    "[-p per-session] [-l size]\n"
-	    "\t[-f from] [-t to] [-T seconds] address:port\n");
+	    "\t[-f from] [-t to] [-P client] [-T seconds] address:port\n");
 	exit(2);
 }
