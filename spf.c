@@ -315,7 +315,9 @@ ask(struct spf *s, const char *name, int type)
 		s->why = "a name that cannot be asked";
 		return -2;
 	default:
-		s->why = dns_status_text(st);
+		/* dns.c's reason, a string literal, says more than "error". */
+		s->why = (st == DNS_ERROR || st == DNS_MALFORMED) &&
+		    s->ans.why != NULL ? s->ans.why : dns_status_text(st);
 		return -1;
 	}
 }
