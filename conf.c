@@ -81,6 +81,7 @@ static int	 set_count(unsigned *, const char *, unsigned, unsigned,
 		    const char **);
 static int	 set_flag(int *, const char *, const char **);
 static int	 set_seconds(int *, const char *, const char **);
+static int	 set_minute(int *, const char *, unsigned, const char **);
 static int	 listen_add(struct conf *, const char *, const char *, int);
 static void	 conf_error(struct parser *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -463,14 +464,7 @@ kw_stress_timeout(struct conf *c, char **v, const char **why)
 static int
 kw_greet_pause(struct conf *c, char **v, const char **why)
 {
-	uint64_t	 n;
-
-	if (conf_number(v[0], 0, "smh", &n) == -1 || n > 60) {
-		*why = "expected a time from 0 to 60s";
-		return -1;
-	}
-	c->greet_pause = n;
-	return 0;
+	return set_minute(&c->greet_pause, v[0], 0, why);
 }
 
 static int
@@ -614,14 +608,7 @@ kw_spf(struct conf *c, char **v, const char **why)
 static int
 kw_spf_timeout(struct conf *c, char **v, const char **why)
 {
-	uint64_t	 n;
-
-	if (conf_number(v[0], 1, "smh", &n) == -1 || n > 60) {
-		*why = "expected a time from 1 to 60s";
-		return -1;
-	}
-	c->spf_timeout = n;
-	return 0;
+	return set_minute(&c->spf_timeout, v[0], 1, why);
 }
 
 /*
@@ -779,6 +766,24 @@ set_seconds(int *dst, const char *v, const char **why)
 
 	if (conf_number(v, 1, "smh", &n) == -1 || n > 86400) {
 		*why = "expected a time such as 300, 300s or 5m, at most 1 day";
+		return -1;
+	}
+	*dst = n;
+	return 0;
+}
+
+/*
+ * set_minute - a time from min (0 or 1) seconds to a minute, for what
+ * holds a worker while it lasts.
+ */
+static int
+set_minute(int *dst, const char *v, unsigned min, const char **why)
+{
+	uint64_t	 n;
+
+	if (conf_number(v, min, "smh", &n) == -1 || n > 60) {
+		*why = min ? "expected a time from 1 to 60s" :
+		    "expected a time from 0 to 60s";
 		return -1;
 	}
 	*dst = n;
