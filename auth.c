@@ -79,7 +79,7 @@ enum auth_action
 auth_check(const struct auth_in *in, struct auth *a)
 {
 	struct verdict	 mfrom, helo = { SPF_NONE, NULL };
-	char		 sender[ADDR_PATH_MAX + 16];
+	char		 sender[ADDR_PATH_MAX + ADDR_DOMAIN_MAX + 16];
 	const char	*at;
 	long long	 start = now_ms(), end = deadline(in);
 	/* Section 2.3: a domain, not an address literal. */
