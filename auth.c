@@ -47,7 +47,6 @@ struct verdict {
 	const char	*why;		/* of a temperror, permerror */
 };
 
-static int	 client_address(const char *, int *, unsigned char *);
 static int	 exempt(const struct auth_in *);
 static long long deadline(const struct auth_in *);
 static void	 check(const struct auth_in *, long long, const char *,
@@ -56,6 +55,7 @@ static void	 explain(const struct auth_in *, const char *,
 		    struct auth *);
 static void	 headers(const struct auth_in *, const struct verdict *,
 		    const struct verdict *, struct auth *);
+static void	 resinfo(struct text *, const struct verdict *);
 static void	 received_spf(struct text *, const struct auth_in *,
 		    const char *, const struct verdict *, const struct auth *);
 static void	 comment(struct text *, const struct auth_in *, const char *,
@@ -89,7 +89,6 @@ auth_check(const struct auth_in *in, struct auth *a)
 	memset(a, 0, sizeof(*a));
 	if (exempt(in))
 		return AUTH_ACCEPT;
-	a->checked = 1;
 	/* Section 2.4: <> is checked as postmaster@ the HELO domain. */
 	if (in->from[0] == '\0') {
 		if (helo_domain) {
@@ -110,19 +109,16 @@ auth_check(const struct auth_in *in, struct auth *a)
 			check(in, end, sender, in->helo, &helo, NULL);
 		}
 	}
-	a->result = mfrom.result;
-	snprintf(a->domain, sizeof(a->domain), "%s", in->from[0] ?
-	    in->from_domain : helo_domain ? in->helo : "");
-	if (a->result == SPF_FAIL && a->exp[0] == '\0')
+	if (mfrom.result == SPF_FAIL && a->exp[0] == '\0')
 		explain(in, NULL, a);
 	headers(in, &mfrom, helo_domain ? &helo : NULL, a);
 	log_verdict(in, &mfrom, in->from[0] && helo_domain ? &helo : NULL,
 	    now_ms() - start);
 	if (in->conf->spf != CONF_SPF_REJECT)
 		return AUTH_ACCEPT;
-	if (a->result == SPF_FAIL)
+	if (mfrom.result == SPF_FAIL)
 		return AUTH_REFUSE;
-	if (a->result == SPF_TEMPERROR)
+	if (mfrom.result == SPF_TEMPERROR)
 		return AUTH_DEFER;
 	return AUTH_ACCEPT;	/* softfail, neutral, none, permerror */
 }
@@ -137,40 +133,14 @@ exempt(const struct auth_in *in)
 	unsigned char	 ip[16];
 	int		 af;
 
-	if (in->conf->spf == CONF_SPF_OFF ||
-	    client_address(in->peer, &af, ip) == -1)
+	if (in->conf->spf == CONF_SPF_OFF || in->peer == NULL ||
+	    spf_address(in->peer, &af, ip) == -1)
 		return 1;
 	if (af == AF_INET && ip[0] == 127)
 		return 1;
 	if (af == AF_INET6 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)ip))
 		return 1;
 	return conf_spf_trusted(in->conf, af, ip);
-}
-
-/*
- * client_address - the peer's text as an address; an IPv4-mapped IPv6
- * address is the IPv4 address it carries.
- */
-static int
-client_address(const char *peer, int *af, unsigned char *ip)
-{
-	static const unsigned char mapped[12] =
-	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (peer == NULL || peer[0] == '\0')
-		return -1;
-	if (inet_pton(AF_INET, peer, ip) == 1) {
-		*af = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, peer, ip) != 1)
-		return -1;
-	*af = AF_INET6;
-	if (memcmp(ip, mapped, sizeof(mapped)) == 0) {
-		memmove(ip, ip + 12, 4);
-		*af = AF_INET;
-	}
-	return 0;
 }
 
 /*
@@ -245,11 +215,11 @@ explain(const struct auth_in *in, const char *exp, struct auth *a)
  * decides.  Nothing when they do not fit (they always should).
  */
 static void
-headers(const struct auth_in *in, const struct verdict *mfrom, const struct verdict *helo, struct auth *a)
+headers(const struct auth_in *in, const struct verdict *mfrom,
+    const struct verdict *helo, struct auth *a)
 {
 	struct text	 t = { a->headers, 0, sizeof(a->headers), 0 };
 	char		 local[ADDR_PATH_MAX], v[2 * ADDR_PATH_MAX + 3];
-	char		 r[2 * 64 + 3];
 	const char	*at = strrchr(in->from, '@');
 	size_t		 locallen = at ? (size_t)(at - in->from) : 0;
 
@@ -260,11 +230,7 @@ headers(const struct auth_in *in, const struct verdict *mfrom, const struct verd
 		 * local part is no dot-atom (a quoted string, UTF-8).
 		 */
 		snprintf(local, sizeof(local), "%.*s", (int)locallen, in->from);
-		put(&t, "\r\n\tspf=%s", spf_result_text(mfrom->result));
-		if (mfrom->why != NULL && (mfrom->result == SPF_TEMPERROR ||
-		    mfrom->result == SPF_PERMERROR))
-			put(&t, " reason=%s", addr_value(mfrom->why, r,
-			    sizeof(r)) ? r : "\"\"");
+		resinfo(&t, mfrom);
 		if (addr_value(local, v, sizeof(v)) != NULL && v[0] != '"')
 			put(&t, " smtp.mailfrom=%s@%s", v, in->from_domain);
 		else
@@ -273,11 +239,7 @@ headers(const struct auth_in *in, const struct verdict *mfrom, const struct verd
 			put(&t, ";");
 	}
 	if (helo != NULL) {
-		put(&t, "\r\n\tspf=%s", spf_result_text(helo->result));
-		if (helo->why != NULL && (helo->result == SPF_TEMPERROR ||
-		    helo->result == SPF_PERMERROR))
-			put(&t, " reason=%s", addr_value(helo->why, r,
-			    sizeof(r)) ? r : "\"\"");
+		resinfo(&t, helo);
 		put(&t, " smtp.helo=%s", in->helo);
 	} else if (in->from[0] == '\0')
 		put(&t, "\r\n\tspf=none smtp.helo=%s", addr_value(in->helo, v,
@@ -286,6 +248,22 @@ headers(const struct auth_in *in, const struct verdict *mfrom, const struct verd
 	received_spf(&t, in, in->from[0] ? "mailfrom" : "helo", mfrom, a);
 	if (t.over)
 		a->headers[0] = '\0';
+}
+
+/*
+ * resinfo - "spf=RESULT" on a line of its own, with the reason of a
+ * temperror or permerror (RFC 8601 2.2's reasonspec).
+ */
+static void
+resinfo(struct text *t, const struct verdict *v)
+{
+	char	 r[2 * 64 + 3];
+
+	put(t, "\r\n\tspf=%s", spf_result_text(v->result));
+	if (v->why != NULL && (v->result == SPF_TEMPERROR ||
+	    v->result == SPF_PERMERROR))
+		put(t, " reason=%s", addr_value(v->why, r, sizeof(r)) ? r :
+		    "\"\"");
 }
 
 /*

@@ -39,9 +39,6 @@ enum auth_action {
 };
 
 struct auth {
-	int		 checked;	/* 0: no check, no headers */
-	enum spf_result	 result;	/* of the identity that decides */
-	char		 domain[SPF_DOMAINSZ];	/* that identity's */
 	char		 exp[AUTH_EXPSZ];	/* a fail's explanation */
 	char		 headers[AUTH_HEADERS_MAX];	/* CRLF lines; "" */
 };

@@ -444,7 +444,8 @@ spf(struct session *s, const struct addr_path *p)
 		s->foreign = 0;
 		return 1;
 	case AUTH_DEFER:
-		reply(s, R_SPF_TEMP, s->auth.domain);
+		/* The identity that decides: <> is checked by HELO. */
+		reply(s, R_SPF_TEMP, p->addr[0] ? p->domain : s->helo);
 		return 1;
 	default:
 		return 0;

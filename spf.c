@@ -124,22 +124,12 @@ spf_init(struct spf *s, const struct dns_server *srv, long long deadline,
     const char *ip, const char *sender, const char *helo,
     const char *receiver)
 {
-	static const unsigned char mapped[12] =
-	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const char	*at;
 
 	memset(s, 0, offsetof(struct spf, ans));
 	s->srv = srv;
 	s->deadline = deadline;
-	if (inet_pton(AF_INET, ip, s->ip) == 1)
-		s->af = AF_INET;
-	else if (inet_pton(AF_INET6, ip, s->ip) == 1) {
-		s->af = AF_INET6;
-		if (memcmp(s->ip, mapped, sizeof(mapped)) == 0) {
-			memmove(s->ip, s->ip + 12, 4);
-			s->af = AF_INET;
-		}
-	} else
+	if (spf_address(ip, &s->af, s->ip) == -1)
 		return -1;
 	if ((at = strrchr(sender, '@')) == NULL || at == sender) {
 		memcpy(s->local, "postmaster", sizeof("postmaster"));
@@ -160,6 +150,31 @@ spf_init(struct spf *s, const struct dns_server *srv, long long deadline,
 	memcpy(s->sender_domain, at, strlen(at) + 1);
 	memcpy(s->helo, helo, strlen(helo) + 1);
 	memcpy(s->receiver, receiver, strlen(receiver) + 1);
+	return 0;
+}
+
+/*
+ * spf_address - an address in text as the check takes it: AF_INET and 4
+ * octets, or AF_INET6 and 16; an IPv4-mapped IPv6 address is the IPv4
+ * address it carries.  -1 for anything else.
+ */
+int
+spf_address(const char *text, int *af, unsigned char *ip)
+{
+	static const unsigned char mapped[12] =
+	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (inet_pton(AF_INET, text, ip) == 1) {
+		*af = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, ip) != 1)
+		return -1;
+	*af = AF_INET6;
+	if (memcmp(ip, mapped, sizeof(mapped)) == 0) {
+		memmove(ip, ip + 12, 4);
+		*af = AF_INET;
+	}
 	return 0;
 }
 

@@ -60,6 +60,7 @@ struct spf {
 	struct dns_answer ans;
 };
 
+int	 spf_address(const char *, int *, unsigned char *);
 int	 spf_init(struct spf *, const struct dns_server *, long long deadline,
 	    const char *ip, const char *sender, const char *helo,
 	    const char *receiver);
